@@ -1,0 +1,174 @@
+from floe.v1 import types_pb2 as _types_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class SpecLocation(_message.Message):
+    __slots__ = ("file", "line")
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    file: str
+    line: int
+    def __init__(self, file: _Optional[str] = ..., line: _Optional[int] = ...) -> None: ...
+
+class JoinKey(_message.Message):
+    __slots__ = ("name", "value_type")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value_type: _types_pb2.ValueType
+    def __init__(self, name: _Optional[str] = ..., value_type: _Optional[_Union[_types_pb2.ValueType, str]] = ...) -> None: ...
+
+class Entity(_message.Message):
+    __slots__ = ("name", "description", "join_keys", "location")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    JOIN_KEYS_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    join_keys: _containers.RepeatedCompositeFieldContainer[JoinKey]
+    location: SpecLocation
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., join_keys: _Optional[_Iterable[_Union[JoinKey, _Mapping]]] = ..., location: _Optional[_Union[SpecLocation, _Mapping]] = ...) -> None: ...
+
+class Feature(_message.Message):
+    __slots__ = ("name", "value_type", "dim", "description")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DIM_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value_type: _types_pb2.ValueType
+    dim: int
+    description: str
+    def __init__(self, name: _Optional[str] = ..., value_type: _Optional[_Union[_types_pb2.ValueType, str]] = ..., dim: _Optional[int] = ..., description: _Optional[str] = ...) -> None: ...
+
+class FeatureView(_message.Message):
+    __slots__ = ("name", "description", "entity", "source_table", "event_time_column", "ttl_seconds", "features", "location")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_TABLE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    entity: str
+    source_table: str
+    event_time_column: str
+    ttl_seconds: int
+    features: _containers.RepeatedCompositeFieldContainer[Feature]
+    location: SpecLocation
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., entity: _Optional[str] = ..., source_table: _Optional[str] = ..., event_time_column: _Optional[str] = ..., ttl_seconds: _Optional[int] = ..., features: _Optional[_Iterable[_Union[Feature, _Mapping]]] = ..., location: _Optional[_Union[SpecLocation, _Mapping]] = ...) -> None: ...
+
+class FeatureService(_message.Message):
+    __slots__ = ("name", "description", "features", "location")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    features: _containers.RepeatedScalarFieldContainer[str]
+    location: SpecLocation
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[SpecLocation, _Mapping]] = ...) -> None: ...
+
+class GetRegistryRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetRegistryResponse(_message.Message):
+    __slots__ = ("version", "entities", "feature_views", "feature_services")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ENTITIES_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_VIEWS_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_SERVICES_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    entities: _containers.RepeatedCompositeFieldContainer[Entity]
+    feature_views: _containers.RepeatedCompositeFieldContainer[FeatureView]
+    feature_services: _containers.RepeatedCompositeFieldContainer[FeatureService]
+    def __init__(self, version: _Optional[str] = ..., entities: _Optional[_Iterable[_Union[Entity, _Mapping]]] = ..., feature_views: _Optional[_Iterable[_Union[FeatureView, _Mapping]]] = ..., feature_services: _Optional[_Iterable[_Union[FeatureService, _Mapping]]] = ...) -> None: ...
+
+class ListEntitiesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListEntitiesResponse(_message.Message):
+    __slots__ = ("version", "entities")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ENTITIES_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    entities: _containers.RepeatedCompositeFieldContainer[Entity]
+    def __init__(self, version: _Optional[str] = ..., entities: _Optional[_Iterable[_Union[Entity, _Mapping]]] = ...) -> None: ...
+
+class GetEntityRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetEntityResponse(_message.Message):
+    __slots__ = ("version", "entity")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    entity: Entity
+    def __init__(self, version: _Optional[str] = ..., entity: _Optional[_Union[Entity, _Mapping]] = ...) -> None: ...
+
+class ListFeatureViewsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListFeatureViewsResponse(_message.Message):
+    __slots__ = ("version", "feature_views")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_VIEWS_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    feature_views: _containers.RepeatedCompositeFieldContainer[FeatureView]
+    def __init__(self, version: _Optional[str] = ..., feature_views: _Optional[_Iterable[_Union[FeatureView, _Mapping]]] = ...) -> None: ...
+
+class GetFeatureViewRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetFeatureViewResponse(_message.Message):
+    __slots__ = ("version", "feature_view")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_VIEW_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    feature_view: FeatureView
+    def __init__(self, version: _Optional[str] = ..., feature_view: _Optional[_Union[FeatureView, _Mapping]] = ...) -> None: ...
+
+class ListFeatureServicesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListFeatureServicesResponse(_message.Message):
+    __slots__ = ("version", "feature_services")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_SERVICES_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    feature_services: _containers.RepeatedCompositeFieldContainer[FeatureService]
+    def __init__(self, version: _Optional[str] = ..., feature_services: _Optional[_Iterable[_Union[FeatureService, _Mapping]]] = ...) -> None: ...
+
+class GetFeatureServiceRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetFeatureServiceResponse(_message.Message):
+    __slots__ = ("version", "feature_service")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_SERVICE_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    feature_service: FeatureService
+    def __init__(self, version: _Optional[str] = ..., feature_service: _Optional[_Union[FeatureService, _Mapping]] = ...) -> None: ...
