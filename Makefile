@@ -1,0 +1,120 @@
+# Floe — one entry point for every task. `make help` lists the targets.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT      := $(abspath .)
+BIN       := $(ROOT)/bin
+VENV      := $(ROOT)/.venv
+PY        := $(VENV)/bin/python
+BUF       := $(ROOT)/tools/node_modules/.bin/buf
+FLOE      := $(BIN)/floe
+SERVER    := services/featureserver
+GO_PKGS   := ./services/featureserver/... ./sdk/go/...
+
+# Pinned code generators (installed into bin/, tools/node_modules and .venv).
+PROTOC_GEN_GO_VERSION         := v1.36.12
+PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
+GRPCIO_TOOLS_VERSION          := 1.85.1
+
+# Everything `make generate` writes; check-generated compares exactly these.
+GENERATED := sdk/go/gen sdk/go/features sdk/python/src/floe/v1 sdk/python/src/floe/features sdk/ts/src/gen sdk/ts/src/features
+
+.PHONY: help
+help: ## list every target
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+## ---- setup -------------------------------------------------------------------
+
+$(BIN)/protoc-gen-go:
+	GOBIN=$(BIN) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+
+$(BIN)/protoc-gen-connect-go:
+	GOBIN=$(BIN) go install connectrpc.com/connect/cmd/protoc-gen-connect-go@$(PROTOC_GEN_CONNECT_GO_VERSION)
+
+$(BUF): tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund
+	@touch $@
+
+$(VENV)/.installed: sdk/python/pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q grpcio-tools==$(GRPCIO_TOOLS_VERSION) -e 'sdk/python[test]'
+	@touch $@
+
+sdk/ts/node_modules/.package-lock.json: sdk/ts/package.json sdk/ts/package-lock.json
+	cd sdk/ts && npm ci --no-audit --no-fund
+
+.PHONY: tools
+tools: $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go $(BUF) $(VENV)/.installed sdk/ts/node_modules/.package-lock.json ## install pinned generators, the Python venv and npm packages
+
+## ---- build -------------------------------------------------------------------
+
+.PHONY: build
+build: ## build bin/floe
+	go build -o $(FLOE) ./$(SERVER)/cmd/floe
+
+## ---- code generation ---------------------------------------------------------
+
+.PHONY: generate
+generate: tools ## regenerate Go, Python and TypeScript code from proto/ and specs/
+	rm -rf sdk/go/gen sdk/ts/src/gen
+	find sdk/python/src/floe/v1 -name '*_pb2*.py*' -delete 2>/dev/null || true
+	$(BUF) generate
+	touch sdk/python/src/floe/v1/__init__.py
+	rm -rf sdk/go/features sdk/python/src/floe/features sdk/ts/src/features
+	go run ./$(SERVER)/cmd/floe gen --specs specs/examples --out .
+
+.PHONY: check-generated
+check-generated: generate ## fail if committed generated code differs from what `make generate` writes
+	@if [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \
+	  echo "Generated code is stale; run 'make generate' and commit:"; git status --short -- $(GENERATED); exit 1; fi
+	@echo "generated code is up to date"
+
+## ---- quality -----------------------------------------------------------------
+
+.PHONY: lint
+lint: $(BUF) ## buf lint, buf breaking against main, gofmt, go vet
+	$(BUF) lint
+	@if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto 2>/dev/null; then \
+	  $(BUF) breaking --against '.git#branch=main'; else echo "no proto on main yet: skipping buf breaking"; fi
+	@out=$$(gofmt -l services sdk/go | grep -v '\.pb\.go$$' || true); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	go vet $(GO_PKGS)
+
+## ---- tests -------------------------------------------------------------------
+
+.PHONY: test
+test: test-go test-python test-ts ## the whole test suite (needs redis-server on PATH)
+
+.PHONY: test-go
+test-go: ## Go unit and integration tests (starts real redis-server processes)
+	go test -race -count=1 $(GO_PKGS)
+
+.PHONY: test-python
+test-python: tools build ## Python SDK tests against a real server
+	cd sdk/python && FLOE_BIN=$(FLOE) $(PY) -m pytest -q
+
+.PHONY: test-ts
+test-ts: tools build ## TypeScript client tests against a real server
+	cd sdk/ts && FLOE_BIN=$(FLOE) npm test
+
+## ---- benchmarks --------------------------------------------------------------
+
+.PHONY: bench
+bench: build ## load-test the online read path against Redis on loopback (see README)
+	go run ./$(SERVER)/cmd/floe-bench
+
+.PHONY: bench-go
+bench-go: ## Go micro-benchmarks (codec, stores, read path)
+	go test -run '^$$' -bench . -benchmem ./$(SERVER)/internal/...
+
+## ---- demo --------------------------------------------------------------------
+
+.PHONY: demo
+demo: build tools ## run Floe on its embedded default with the pricing example, and read features over HTTP and from Python
+	./scripts/demo.sh
+
+.PHONY: clean
+clean: ## remove build outputs and local data (.floe)
+	rm -rf $(BIN)/floe .floe test-output

@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"floe.dev/floe/services/featureserver/internal/offline"
+	"floe.dev/floe/services/featureserver/internal/registry"
+	"floe.dev/floe/services/featureserver/internal/server"
+)
+
+func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("ingest", stderr)
+	cfgPath := fs.String("config", "", "configuration file (YAML)")
+	view := fs.String("view", "", "feature view to ingest into (required)")
+	file := fs.String("file", "", "CSV or Parquet file to ingest (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *view == "" || *file == "" {
+		return fmt.Errorf("%w: --view and --file are required", errUsage)
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	reg, err := registry.LoadDir(cfg.Specs)
+	if err != nil {
+		return err
+	}
+	v, ok := reg.FeatureView(*view)
+	if !ok {
+		return fmt.Errorf("%w: unknown feature view %q (defined: %s)", errUsage, *view, viewNames(reg))
+	}
+	store, err := offline.Open(ctx, server.OfflineConfig(cfg))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	start := time.Now()
+	progress := newProgress(stderr, "ingest "+v.Name)
+	res, err := store.Ingest(ctx, v, *file, progress.rows)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "committed %d rows to %s as snapshot %d in %s\n", res.Rows, res.Table, res.SnapshotID, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func viewNames(reg *registry.Registry) string {
+	s := ""
+	for i, v := range reg.FeatureViews {
+		if i > 0 {
+			s += ", "
+		}
+		s += v.Name
+	}
+	return s
+}

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+
+	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
+	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
+	"floe.dev/floe/services/featureserver/internal/materialize"
+	"floe.dev/floe/services/featureserver/internal/offline"
+	"floe.dev/floe/services/featureserver/internal/registry"
+	"floe.dev/floe/services/featureserver/internal/server"
+	"floe.dev/floe/services/featureserver/internal/serving"
+)
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
+func runMaterialize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("materialize", stderr)
+	cfgPath := fs.String("config", "", "configuration file (YAML)")
+	serverURL := fs.String("server", "", "ask the running server at this URL (e.g. http://127.0.0.1:8080) to materialize; required when the online store is in-process")
+	var views stringList
+	fs.Var(&views, "view", "feature view to materialize (repeatable; default: every view)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	start := time.Now()
+	report := func(p materialize.Progress) {
+		switch {
+		case p.UpToDate && p.SnapshotID == 0:
+			fmt.Fprintf(stdout, "%s: no data committed yet\n", p.View)
+		case p.UpToDate:
+			fmt.Fprintf(stdout, "%s: already at snapshot %d\n", p.View, p.SnapshotID)
+		case p.Done:
+			fmt.Fprintf(stdout, "%s: snapshot %d, %d rows read, %d entities written\n", p.View, p.SnapshotID, p.RowsRead, p.RowsWritten)
+		default:
+			fmt.Fprintf(stderr, "%s: %d rows read, %d entities written\n", p.View, p.RowsRead, p.RowsWritten)
+		}
+	}
+	var err error
+	if *serverURL != "" {
+		err = materializeRemote(ctx, *serverURL, views, report)
+	} else {
+		err = materializeLocal(ctx, *cfgPath, views, report)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "materialized in %s\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func materializeRemote(ctx context.Context, url string, views []string, report func(materialize.Progress)) error {
+	client := floev1connect.NewAdminServiceClient(http.DefaultClient, strings.TrimRight(url, "/"))
+	stream, err := client.Materialize(ctx, connect.NewRequest(&floev1.MaterializeRequest{Views: views}))
+	if err != nil {
+		return err
+	}
+	defer stream.Close()
+	last := time.Time{}
+	for stream.Receive() {
+		m := stream.Msg()
+		p := materialize.Progress{View: m.View, SnapshotID: m.SnapshotId, RowsRead: m.RowsRead, RowsWritten: m.RowsWritten, Done: m.Done, UpToDate: m.UpToDate}
+		if p.Done || time.Since(last) > 500*time.Millisecond {
+			last = time.Now()
+			report(p)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		var ce *connect.Error
+		if errors.As(err, &ce) && ce.Code() == connect.CodeUnavailable {
+			return fmt.Errorf("server at %s: %w", url, err)
+		}
+		return err
+	}
+	return nil
+}
+
+func materializeLocal(ctx context.Context, cfgPath string, names []string, report func(materialize.Progress)) error {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	if cfg.Online.Type == "memory" {
+		return fmt.Errorf("%w: the online store is in-process (online.type: memory) and lives inside `floe serve`; pass --server http://%s", errUsage, cfg.Listen)
+	}
+	reg, err := registry.LoadDir(cfg.Specs)
+	if err != nil {
+		return err
+	}
+	views, err := serving.SelectViews(reg, names)
+	if err != nil {
+		return err
+	}
+	off, err := offline.Open(ctx, server.OfflineConfig(cfg))
+	if err != nil {
+		return err
+	}
+	defer off.Close()
+	on, err := server.OpenOnline(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer on.Close()
+	last := time.Time{}
+	return materialize.New(off, on).Materialize(ctx, views, func(p materialize.Progress) {
+		if p.Done || time.Since(last) > 500*time.Millisecond {
+			last = time.Now()
+			report(p)
+		}
+	})
+}

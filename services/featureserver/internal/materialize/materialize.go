@@ -1,0 +1,240 @@
+// Package materialize publishes Iceberg snapshots to the online store: for each
+// feature view it reads a committed snapshot, keeps the latest row of every entity,
+// and writes it to the online store stamped with the snapshot id and event time.
+// Nothing reaches the online store that was not first committed to Iceberg.
+package materialize
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"floe.dev/floe/services/featureserver/internal/offline"
+	"floe.dev/floe/services/featureserver/internal/online"
+	"floe.dev/floe/services/featureserver/internal/registry"
+)
+
+// batchSize is the number of entries written to the online store per Put: large
+// enough to amortize round trips, small enough to keep pipelines modest.
+const batchSize = 2000
+
+// Progress reports one step of a view's materialization.
+type Progress struct {
+	View        string
+	SnapshotID  int64
+	RowsRead    int64
+	RowsWritten int64
+	Done        bool
+	// UpToDate is set when the snapshot was already materialized.
+	UpToDate bool
+}
+
+// Source is the part of the offline store materialization reads.
+type Source interface {
+	CurrentSnapshot(ctx context.Context, v *registry.FeatureView) (int64, bool, error)
+	Scan(ctx context.Context, v *registry.FeatureView, snapshotID int64) (array.RecordReader, error)
+}
+
+var _ Source = (*offline.Store)(nil)
+
+// Materializer copies Iceberg snapshots into an online store.
+type Materializer struct {
+	src   Source
+	store online.Store
+}
+
+// New returns a Materializer reading src and writing store.
+func New(src Source, store online.Store) *Materializer {
+	return &Materializer{src: src, store: store}
+}
+
+// watermarkKey is where the snapshot a view was last materialized from is kept: in
+// the online store itself, so a flushed store is rebuilt in full.
+func watermarkKey(v *registry.FeatureView) string {
+	return online.MetaKey("materialized:" + v.Name)
+}
+
+// Watermark returns the snapshot id view v was last materialized from, and false if
+// it never was (or was under another schema).
+func (m *Materializer) Watermark(ctx context.Context, v *registry.FeatureView) (int64, bool, error) {
+	vals, err := m.store.Get(ctx, []string{watermarkKey(v)})
+	if err != nil {
+		return 0, false, err
+	}
+	b := vals[0]
+	if len(b) != 12 || binary.LittleEndian.Uint32(b[8:]) != v.SchemaHash {
+		return 0, false, nil
+	}
+	return int64(binary.LittleEndian.Uint64(b)), true, nil
+}
+
+// Materialize brings every view in views up to its table's current snapshot,
+// reporting progress through report (which may be nil). Views already at their
+// current snapshot are skipped.
+func (m *Materializer) Materialize(ctx context.Context, views []*registry.FeatureView, report func(Progress)) error {
+	if report == nil {
+		report = func(Progress) {}
+	}
+	for _, v := range views {
+		if err := m.view(ctx, v, report); err != nil {
+			return fmt.Errorf("materialize %s: %w", v.Name, err)
+		}
+	}
+	return nil
+}
+
+func (m *Materializer) view(ctx context.Context, v *registry.FeatureView, report func(Progress)) error {
+	snap, ok, err := m.src.CurrentSnapshot(ctx, v)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		report(Progress{View: v.Name, Done: true, UpToDate: true})
+		return nil
+	}
+	if wm, found, err := m.Watermark(ctx, v); err != nil {
+		return err
+	} else if found && wm == snap {
+		report(Progress{View: v.Name, SnapshotID: snap, Done: true, UpToDate: true})
+		return nil
+	}
+
+	latest, read, err := m.latestRows(ctx, v, snap, report)
+	if err != nil {
+		return err
+	}
+	p := Progress{View: v.Name, SnapshotID: snap, RowsRead: read}
+	entries := make([]online.Entry, 0, batchSize)
+	flush := func() error {
+		if len(entries) == 0 {
+			return nil
+		}
+		if err := m.store.Put(ctx, entries); err != nil {
+			return err
+		}
+		p.RowsWritten += int64(len(entries))
+		report(p)
+		entries = entries[:0]
+		return nil
+	}
+	for id, row := range latest {
+		entries = append(entries, online.Entry{Key: online.Key(v.Name, id), Value: row.value})
+		if len(entries) == batchSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	// The watermark is written last: a crash before it leaves the view to be
+	// materialized again, which rewrites the same values.
+	wm := binary.LittleEndian.AppendUint64(nil, uint64(snap))
+	wm = binary.LittleEndian.AppendUint32(wm, v.SchemaHash)
+	if err := m.store.Put(ctx, []online.Entry{{Key: watermarkKey(v), Value: wm}}); err != nil {
+		return err
+	}
+	p.Done = true
+	report(p)
+	return nil
+}
+
+type latestRow struct {
+	eventTime int64
+	value     []byte
+}
+
+// latestRows scans the snapshot and keeps, per entity, the encoded row with the
+// greatest event time. Ties keep the row read last, which for one commit is the
+// later row in the file.
+func (m *Materializer) latestRows(ctx context.Context, v *registry.FeatureView, snap int64, report func(Progress)) (map[string]latestRow, int64, error) {
+	rdr, err := m.src.Scan(ctx, v, snap)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rdr.Release()
+	enc := online.NewRowEncoder(v)
+	values := make([]online.Value, len(v.Features))
+	latest := map[string]latestRow{}
+	var read int64
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		ids, err := keyStrings(rec.Column(0))
+		if err != nil {
+			return nil, 0, err
+		}
+		ts, ok := rec.Column(1).(*array.Timestamp)
+		if !ok {
+			return nil, 0, fmt.Errorf("event time column is %s, want timestamp", rec.Column(1).DataType())
+		}
+		for row := 0; row < int(rec.NumRows()); row++ {
+			et := int64(ts.Value(row))
+			if cur, ok := latest[ids[row]]; ok && cur.eventTime > et {
+				continue
+			}
+			for i := range v.Features {
+				values[i] = arrowValue(rec.Column(2+i), row)
+			}
+			b, err := enc.Encode(snap, et, values)
+			if err != nil {
+				return nil, 0, err
+			}
+			latest[ids[row]] = latestRow{eventTime: et, value: b}
+		}
+		read += rec.NumRows()
+		report(Progress{View: v.Name, SnapshotID: snap, RowsRead: read})
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+	}
+	if err := rdr.Err(); err != nil {
+		return nil, 0, err
+	}
+	return latest, read, nil
+}
+
+func keyStrings(col arrow.Array) ([]string, error) {
+	out := make([]string, col.Len())
+	switch c := col.(type) {
+	case *array.Int64:
+		for i := range out {
+			out[i] = strconv.FormatInt(c.Value(i), 10)
+		}
+	case *array.String:
+		for i := range out {
+			out[i] = c.Value(i)
+		}
+	default:
+		return nil, fmt.Errorf("join key column is %s, want int64 or string", col.DataType())
+	}
+	return out, nil
+}
+
+// arrowValue reads one value of a canonical feature column (offline.ArrowSchema).
+func arrowValue(col arrow.Array, row int) online.Value {
+	if col.IsNull(row) {
+		return online.Value{Null: true}
+	}
+	switch c := col.(type) {
+	case *array.Int64:
+		return online.Value{Int: c.Value(row)}
+	case *array.Timestamp:
+		return online.Value{Int: int64(c.Value(row))}
+	case *array.Float64:
+		return online.Value{Float: c.Value(row)}
+	case *array.String:
+		return online.Value{Str: c.Value(row)}
+	case *array.Boolean:
+		return online.Value{Bool: c.Value(row)}
+	case *array.List:
+		start, end := c.ValueOffsets(row)
+		floats := c.ListValues().(*array.Float32).Float32Values()[start:end]
+		return online.Value{Vector: floats}
+	}
+	return online.Value{Null: true}
+}

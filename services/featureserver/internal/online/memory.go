@@ -1,0 +1,394 @@
+package online
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultMaxEntries is the bound of a Memory built without WithMaxEntries. At one
+// compact blob per (view, entity) of a few hundred bytes it keeps the embedded store
+// and the L1 cache within a few hundred MB.
+const DefaultMaxEntries = 1_000_000
+
+// maxShards caps the shard count: past a few dozen shards lock contention on two to
+// a few dozen cores is gone, and more shards only cost memory and eviction accuracy.
+const maxShards = 64
+
+// minShardEntries keeps shards large enough that eviction, which is per shard,
+// stays close to store-wide least-recently-used for small bounds.
+const minShardEntries = 128
+
+// Memory is the in-process online store: the embedded default store when no Redis is
+// configured, and the L1 cache in front of Redis in Tiered. It is safe for concurrent
+// use.
+//
+// It holds at most a fixed number of entries. Keys are spread over shards by a hash
+// so that concurrent readers rarely meet on a lock; each shard evicts with the CLOCK
+// algorithm (second chance), an approximation of least-recently-used in which a read
+// only sets a reference bit under the shard's shared lock instead of reordering a
+// list under an exclusive one. An entry whose ExpireAt has passed reads as absent and
+// is reclaimed by the read that finds it, or by eviction, which takes expired entries
+// first.
+//
+// Get hands out the stored slices themselves, without copying: callers must not
+// modify them. Put copies the values it is given, so callers may reuse their buffers.
+type Memory struct {
+	seed   maphash.Seed
+	shards []memShard
+	mask   uint64
+	now    func() time.Time
+	max    int
+}
+
+// memShard is one lock's worth of the store.
+type memShard struct {
+	mu    sync.RWMutex
+	index map[string]uint32 // key → position in slots
+	slots []memSlot
+	free  []uint32 // positions of slots that hold nothing, reused before growing
+	hand  int      // the CLOCK hand: next slot eviction looks at
+	cap   int      // most live entries the shard may hold
+	live  int
+	// gen counts writes and deletions. Tiered reads it before asking L2 and fills L1
+	// only if it has not moved, so a value read from L2 before a concurrent write can
+	// never overwrite the newer one in L1. Written under mu, read without it.
+	gen atomic.Uint64
+	// Shards sit side by side in one slice; the padding keeps two shards' locks off
+	// one cache line, so readers of different shards do not slow each other.
+	_ [64]byte
+}
+
+// memSlot is one stored entry.
+type memSlot struct {
+	key      string
+	value    []byte
+	expireAt int64 // Unix nanoseconds; 0 means never
+	// ref is the CLOCK reference bit: set by reads (atomically, under the shared
+	// lock), cleared by the eviction hand (under the exclusive lock).
+	ref  uint32
+	live bool
+}
+
+// MemoryOption configures a Memory built by NewMemory.
+type MemoryOption func(*memoryConfig)
+
+// memoryConfig gathers the options, so defaults live in one place.
+type memoryConfig struct {
+	maxEntries int
+	shards     int
+	now        func() time.Time
+}
+
+// WithMaxEntries bounds the number of entries a Memory holds (DefaultMaxEntries when
+// not given). Values below 1 are treated as 1.
+func WithMaxEntries(n int) MemoryOption {
+	return func(c *memoryConfig) { c.maxEntries = max(n, 1) }
+}
+
+// WithShards sets the number of lock shards, rounded up to a power of two. By default
+// a Memory picks up to 64 shards, fewer when the bound is small, so that every shard
+// holds enough entries for eviction to stay close to least-recently-used. It is for
+// benchmarks and tests that want one particular layout.
+func WithShards(n int) MemoryOption {
+	return func(c *memoryConfig) { c.shards = max(n, 1) }
+}
+
+// WithClock replaces time.Now as the source of the current time against which
+// ExpireAt is checked. Tests use it to expire entries without waiting.
+func WithClock(now func() time.Time) MemoryOption {
+	return func(c *memoryConfig) { c.now = now }
+}
+
+// NewMemory returns an empty in-process store.
+func NewMemory(opts ...MemoryOption) *Memory {
+	cfg := memoryConfig{maxEntries: DefaultMaxEntries, now: time.Now}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	n := cfg.shards
+	if n == 0 {
+		n = maxShards
+		for n > 1 && cfg.maxEntries/n < minShardEntries {
+			n /= 2
+		}
+	}
+	n = ceilPow2(n)
+	for n > cfg.maxEntries {
+		n /= 2
+	}
+	m := &Memory{
+		seed:   maphash.MakeSeed(),
+		shards: make([]memShard, n),
+		mask:   uint64(n - 1),
+		now:    cfg.now,
+		max:    cfg.maxEntries,
+	}
+	// Spread the bound so that the shards together hold exactly maxEntries; there are
+	// no more shards than entries, so each holds at least one.
+	base, extra := cfg.maxEntries/n, cfg.maxEntries%n
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.cap = base
+		if i < extra {
+			s.cap++
+		}
+		s.index = make(map[string]uint32)
+	}
+	return m
+}
+
+// ceilPow2 returns the smallest power of two not below n (n ≥ 1).
+func ceilPow2(n int) int {
+	p := 1
+	for p < n {
+		p <<= 1
+	}
+	return p
+}
+
+// shard returns the shard that owns key.
+func (m *Memory) shard(key string) *memShard {
+	return &m.shards[maphash.String(m.seed, key)&m.mask]
+}
+
+// nowNanos is the current time in the unit slots store expiry in.
+func (m *Memory) nowNanos() int64 {
+	return m.now().UnixNano()
+}
+
+// expireNanos converts an Entry's ExpireAt to the slot representation.
+func expireNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	// An expiry before 1970 is as expired as one a second ago; 0 must stay "never".
+	return max(t.UnixNano(), 1)
+}
+
+// expired reports whether an entry expiring at expireAt reads as absent at now.
+func expired(expireAt, now int64) bool {
+	return expireAt != 0 && expireAt <= now
+}
+
+// Get returns the value of every key, nil where a key is absent or expired. It does
+// not allocate beyond the returned slice.
+func (m *Memory) Get(ctx context.Context, keys []string) ([][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memory get: %w", err)
+	}
+	values := make([][]byte, len(keys))
+	m.lookup(keys, values, m.nowNanos())
+	return values, nil
+}
+
+// lookup stores in values[i] the value of keys[i] where it is present, leaves the
+// other elements alone, and returns the number of keys found.
+func (m *Memory) lookup(keys []string, values [][]byte, now int64) int {
+	hits := 0
+	for i, key := range keys {
+		s := m.shard(key)
+		stale := false
+		s.mu.RLock()
+		if pos, ok := s.index[key]; ok {
+			slot := &s.slots[pos]
+			if expired(slot.expireAt, now) {
+				stale = true
+			} else {
+				values[i] = slot.value
+				hits++
+				// Skipping the store when the bit is already set keeps hot entries'
+				// cache lines shared between cores instead of bouncing.
+				if atomic.LoadUint32(&slot.ref) == 0 {
+					atomic.StoreUint32(&slot.ref, 1)
+				}
+			}
+		}
+		s.mu.RUnlock()
+		if stale {
+			s.mu.Lock()
+			s.reclaimExpired(key, now)
+			s.mu.Unlock()
+		}
+	}
+	return hits
+}
+
+// Put writes entries, copying their values. An entry whose ExpireAt has already
+// passed removes the key, as writing it and reading it back would.
+func (m *Memory) Put(ctx context.Context, entries []Entry) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory put: %w", err)
+	}
+	now := m.nowNanos()
+	for i := range entries {
+		e := &entries[i]
+		// append to a non-nil empty slice keeps an empty value non-nil, so that it
+		// reads back as present.
+		value := append([]byte{}, e.Value...)
+		s := m.shard(e.Key)
+		s.mu.Lock()
+		s.set(e.Key, value, expireNanos(e.ExpireAt), now)
+		s.gen.Add(1)
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// Delete removes keys; absent keys are not an error.
+func (m *Memory) Delete(ctx context.Context, keys []string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory delete: %w", err)
+	}
+	m.invalidate(keys)
+	return nil
+}
+
+// invalidate removes keys and marks their shards written, so that no fill begun
+// before it lands (see memShard.gen).
+func (m *Memory) invalidate(keys []string) {
+	for _, key := range keys {
+		s := m.shard(key)
+		s.mu.Lock()
+		if pos, ok := s.index[key]; ok {
+			s.remove(pos)
+		}
+		s.gen.Add(1)
+		s.mu.Unlock()
+	}
+}
+
+// generation returns the write count of key's shard, for a later fill.
+func (m *Memory) generation(key string) uint64 {
+	return m.shard(key).gen.Load()
+}
+
+// fill stores a value read from a slower tier without copying it, unless key's shard
+// has been written since generation returned gen: the value may then be older than
+// what the write left.
+func (m *Memory) fill(key string, value []byte, expireAt, now int64, gen uint64) {
+	s := m.shard(key)
+	s.mu.Lock()
+	if s.gen.Load() == gen {
+		s.set(key, value, expireAt, now)
+	}
+	s.mu.Unlock()
+}
+
+// Ping reports that the store answers, which it always does.
+func (m *Memory) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory ping: %w", err)
+	}
+	return nil
+}
+
+// Close drops every entry to release memory. The Memory stays usable, empty.
+func (m *Memory) Close() error {
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.Lock()
+		s.index = make(map[string]uint32)
+		s.slots, s.free = nil, nil
+		s.hand, s.live = 0, 0
+		s.gen.Add(1)
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// Len returns the number of entries held, counting expired ones not yet reclaimed.
+// It is for metrics and tests.
+func (m *Memory) Len() int {
+	n := 0
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.RLock()
+		n += s.live
+		s.mu.RUnlock()
+	}
+	return n
+}
+
+// MaxEntries returns the bound on the number of entries.
+func (m *Memory) MaxEntries() int {
+	return m.max
+}
+
+// set stores value under key. The caller holds s.mu exclusively.
+func (s *memShard) set(key string, value []byte, expireAt, now int64) {
+	pos, ok := s.index[key]
+	if expired(expireAt, now) {
+		if ok {
+			s.remove(pos)
+		}
+		return
+	}
+	if ok {
+		slot := &s.slots[pos]
+		slot.value, slot.expireAt = value, expireAt
+		return
+	}
+	if s.live >= s.cap {
+		s.evict(now)
+	}
+	if n := len(s.free); n > 0 {
+		pos = s.free[n-1]
+		s.free = s.free[:n-1]
+	} else {
+		pos = uint32(len(s.slots))
+		s.slots = append(s.slots, memSlot{})
+	}
+	// A new entry starts unreferenced: it earns its second chance by being read.
+	slot := &s.slots[pos]
+	slot.key, slot.value, slot.expireAt, slot.live = key, value, expireAt, true
+	atomic.StoreUint32(&slot.ref, 0)
+	s.index[key] = pos
+	s.live++
+}
+
+// evict removes one entry: the first expired or unreferenced one under the CLOCK
+// hand, clearing reference bits as it passes. It ends within two turns of the clock,
+// since the first turn clears every bit. The caller holds s.mu exclusively.
+func (s *memShard) evict(now int64) {
+	for {
+		if s.hand >= len(s.slots) {
+			s.hand = 0
+		}
+		pos := s.hand
+		s.hand++
+		slot := &s.slots[pos]
+		switch {
+		case !slot.live:
+		case expired(slot.expireAt, now) || atomic.LoadUint32(&slot.ref) == 0:
+			s.remove(uint32(pos))
+			return
+		default:
+			atomic.StoreUint32(&slot.ref, 0)
+		}
+	}
+}
+
+// reclaimExpired removes key if it is still expired at now; a write may have renewed
+// it between the read that found it expired and this call. The caller holds s.mu
+// exclusively.
+func (s *memShard) reclaimExpired(key string, now int64) {
+	if pos, ok := s.index[key]; ok && expired(s.slots[pos].expireAt, now) {
+		s.remove(pos)
+	}
+}
+
+// remove empties the slot at pos. The caller holds s.mu exclusively.
+func (s *memShard) remove(pos uint32) {
+	slot := &s.slots[pos]
+	delete(s.index, slot.key)
+	// Clearing the references lets the collector free the key and value now rather
+	// than when the slot is reused.
+	slot.key, slot.value, slot.expireAt, slot.live = "", nil, 0, false
+	atomic.StoreUint32(&slot.ref, 0)
+	s.free = append(s.free, pos)
+	s.live--
+}

@@ -1,0 +1,247 @@
+// Package server assembles a running Floe server from a configuration: registry,
+// stores, handlers, health, metrics and the HTTP listener that speaks Connect,
+// gRPC, gRPC-Web and JSON on one port.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpcreflect"
+
+	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
+	"floe.dev/floe/services/featureserver/internal/config"
+	"floe.dev/floe/services/featureserver/internal/materialize"
+	"floe.dev/floe/services/featureserver/internal/offline"
+	"floe.dev/floe/services/featureserver/internal/online"
+	"floe.dev/floe/services/featureserver/internal/registry"
+	"floe.dev/floe/services/featureserver/internal/serving"
+	"floe.dev/floe/services/featureserver/internal/telemetry"
+)
+
+// Server is a configured Floe server. Build it with New, then Run it.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	reg     *registry.Registry
+	offline *offline.Store
+	online  online.Store
+	mat     *materialize.Materializer
+	metrics *telemetry.Metrics
+	handler http.Handler
+
+	// warming is true until the start-up materialization has finished; /readyz
+	// answers 503 meanwhile so a load balancer does not route reads to an empty store.
+	warming atomic.Bool
+	warmErr atomic.Pointer[error]
+}
+
+// New loads the registry, opens the stores and builds the handlers. A spec error
+// is returned as is (it names file and line); store errors say which store failed.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+	reg, err := registry.LoadDir(cfg.Specs)
+	if err != nil {
+		return nil, err
+	}
+	off, err := offline.Open(ctx, OfflineConfig(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("offline store: %w", err)
+	}
+	on, err := OpenOnline(ctx, cfg)
+	if err != nil {
+		off.Close()
+		return nil, fmt.Errorf("online store: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, reg: reg, offline: off, online: on, metrics: telemetry.NewMetrics()}
+	s.mat = materialize.New(off, on)
+	s.handler = s.routes()
+	log.Info("registry loaded", "specs", cfg.Specs, "version", reg.Version,
+		"entities", len(reg.Entities), "feature_views", len(reg.FeatureViews), "feature_services", len(reg.FeatureServices))
+	return s, nil
+}
+
+// OfflineConfig maps the server configuration to the offline store's.
+func OfflineConfig(cfg config.Config) offline.Config {
+	return offline.Config{Type: cfg.Catalog.Type, URI: cfg.Catalog.URI, Warehouse: cfg.Catalog.Warehouse, Properties: cfg.Catalog.Properties}
+}
+
+// OpenOnline opens the configured online store, with the L1 cache in front of Redis
+// when enabled.
+func OpenOnline(ctx context.Context, cfg config.Config) (online.Store, error) {
+	o := cfg.Online
+	switch o.Type {
+	case "memory":
+		return online.NewMemory(online.WithMaxEntries(o.Memory.MaxEntries)), nil
+	case "redis", "redis-cluster":
+		r, err := online.OpenRedis(online.RedisOptions{
+			Addrs: o.Redis.Addrs, Username: o.Redis.Username, Password: o.Redis.Password,
+			DB: o.Redis.DB, Cluster: o.Type == "redis-cluster", PoolSize: o.Redis.PoolSize,
+		})
+		if err != nil {
+			return nil, err
+		}
+		// A Redis that is down at start is not fatal: /readyz reports it and reads
+		// fail with UNAVAILABLE until it answers, without a restart.
+		if err := r.Ping(ctx); err != nil {
+			slog.Warn("online store not reachable at start", "addrs", o.Redis.Addrs, "error", err)
+		}
+		if o.L1.Enabled {
+			return online.NewTiered(online.NewMemory(online.WithMaxEntries(o.L1.MaxEntries)), r, o.L1.TTL), nil
+		}
+		return r, nil
+	}
+	return nil, fmt.Errorf("unknown online store type %q", o.Type)
+}
+
+// Registry returns the loaded registry.
+func (s *Server) Registry() *registry.Registry { return s.reg }
+
+// Handler returns the server's HTTP handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() http.Handler {
+	reader := serving.NewReader(s.reg, s.online,
+		serving.WithMaxEntities(s.cfg.Serving.MaxEntities),
+		serving.WithServedObserver(s.metrics.Served))
+	opts := connect.WithInterceptors(telemetry.Interceptor(s.metrics, s.log, s.cfg.Serving.Timeout))
+	mux := http.NewServeMux()
+	mux.Handle(floev1connect.NewServingServiceHandler(serving.NewServingHandler(reader), opts))
+	mux.Handle(floev1connect.NewRegistryServiceHandler(serving.NewRegistryHandler(s.reg), opts))
+	mux.Handle(floev1connect.NewAdminServiceHandler(serving.NewAdminHandler(s.reg, s.mat), opts))
+	reflector := grpcreflect.NewStaticReflector(
+		floev1connect.ServingServiceName, floev1connect.RegistryServiceName, floev1connect.AdminServiceName)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.Handle("GET /v1/features/{entity}/{id}", serving.RESTHandler(reader))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	return mux
+}
+
+// readyz reports each dependency; 200 only when all answer and the store is warm.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{}
+	ready := true
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	check := func(name string, f func(context.Context) error) {
+		defer wg.Done()
+		msg := "ok"
+		if err := f(ctx); err != nil {
+			msg = err.Error()
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		checks[name] = msg
+		if msg != "ok" {
+			ready = false
+		}
+	}
+	wg.Add(2)
+	go check("online_store", s.online.Ping)
+	go check("offline_store", s.offline.Ping)
+	wg.Wait()
+	switch {
+	case s.warming.Load():
+		checks["materialization"] = "initial materialization in progress"
+		ready = false
+	case s.warmErr.Load() != nil:
+		checks["materialization"] = "initial materialization failed: " + (*s.warmErr.Load()).Error()
+		ready = false
+	default:
+		checks["materialization"] = "ok"
+	}
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"ready": ready, "checks": checks, "registry_version": s.reg.Version})
+}
+
+// Run serves on cfg.Listen until ctx is cancelled, then shuts down gracefully:
+// in-flight requests finish (up to 10 s), then the stores close. ready, if not nil,
+// receives the bound address once the listener is open.
+func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (listen / FLOE_LISTEN): %w", s.cfg.Listen, err)
+	}
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	// gRPC clients speak HTTP/2 without TLS (h2c) to a plain-text port.
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{
+		Handler:           s.handler,
+		Protocols:         protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if *s.cfg.Materialize.OnStart {
+		s.warming.Store(true)
+		go s.warmUp(ctx)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("floe serving", "addr", ln.Addr().String(), "online_store", s.cfg.Online.Type, "catalog", s.cfg.Catalog.Type)
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	select {
+	case err := <-errc:
+		s.close()
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	s.close()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (s *Server) warmUp(ctx context.Context) {
+	defer s.warming.Store(false)
+	start := time.Now()
+	var rows int64
+	err := s.mat.Materialize(ctx, s.reg.FeatureViews, func(p materialize.Progress) {
+		if p.Done {
+			rows += p.RowsWritten
+			s.log.Info("materialized", "view", p.View, "snapshot_id", p.SnapshotID, "rows_read", p.RowsRead, "entities_written", p.RowsWritten, "up_to_date", p.UpToDate)
+		}
+	})
+	if err != nil {
+		s.warmErr.Store(&err)
+		s.log.Error("initial materialization failed", "error", err)
+		return
+	}
+	s.log.Info("initial materialization done", "entities_written", rows, "duration", time.Since(start).Round(time.Millisecond))
+}
+
+func (s *Server) close() {
+	if err := s.online.Close(); err != nil {
+		s.log.Warn("closing online store", "error", err)
+	}
+	if err := s.offline.Close(); err != nil {
+		s.log.Warn("closing offline store", "error", err)
+	}
+}
