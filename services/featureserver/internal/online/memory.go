@@ -31,8 +31,8 @@ const minShardEntries = 128
 // algorithm (second chance), an approximation of least-recently-used in which a read
 // only sets a reference bit under the shard's shared lock instead of reordering a
 // list under an exclusive one. An entry whose ExpireAt has passed reads as absent and
-// is reclaimed by the read that finds it, or by eviction, which takes expired entries
-// first.
+// is reclaimed by the read that finds it, or by eviction, which treats it as
+// unreferenced; until then it counts towards the bound.
 //
 // Get hands out the stored slices themselves, without copying: callers must not
 // modify them. Put copies the values it is given, so callers may reuse their buffers.
@@ -83,18 +83,27 @@ type memoryConfig struct {
 	now        func() time.Time
 }
 
-// WithMaxEntries bounds the number of entries a Memory holds (DefaultMaxEntries when
-// not given). Values below 1 are treated as 1.
+// WithMaxEntries bounds the number of entries a Memory holds. n ≤ 0 keeps
+// DefaultMaxEntries, so that an unset configuration field means the default rather
+// than a store that holds nothing.
 func WithMaxEntries(n int) MemoryOption {
-	return func(c *memoryConfig) { c.maxEntries = max(n, 1) }
+	return func(c *memoryConfig) {
+		if n > 0 {
+			c.maxEntries = n
+		}
+	}
 }
 
 // WithShards sets the number of lock shards, rounded up to a power of two. By default
 // a Memory picks up to 64 shards, fewer when the bound is small, so that every shard
 // holds enough entries for eviction to stay close to least-recently-used. It is for
-// benchmarks and tests that want one particular layout.
+// benchmarks and tests that want one particular layout; n ≤ 0 keeps the default.
 func WithShards(n int) MemoryOption {
-	return func(c *memoryConfig) { c.shards = max(n, 1) }
+	return func(c *memoryConfig) {
+		if n > 0 {
+			c.shards = n
+		}
+	}
 }
 
 // WithClock replaces time.Now as the source of the current time against which

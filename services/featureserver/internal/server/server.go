@@ -82,9 +82,9 @@ func OpenOnline(ctx context.Context, cfg config.Config) (online.Store, error) {
 	case "memory":
 		return online.NewMemory(online.WithMaxEntries(o.Memory.MaxEntries)), nil
 	case "redis", "redis-cluster":
-		r, err := online.OpenRedis(online.RedisOptions{
+		r, err := online.NewRedisFromOptions(online.RedisOptions{
 			Addrs: o.Redis.Addrs, Username: o.Redis.Username, Password: o.Redis.Password,
-			DB: o.Redis.DB, Cluster: o.Type == "redis-cluster", PoolSize: o.Redis.PoolSize,
+			DB: o.Redis.DB, Cluster: o.Type == "redis-cluster", PoolSize: o.Redis.PoolSize, ClientName: "floe",
 		})
 		if err != nil {
 			return nil, err

@@ -1,0 +1,258 @@
+"""gRPC client of a Floe server.
+
+The server speaks Connect, gRPC, gRPC-Web and JSON on one port; this client uses
+gRPC over HTTP/2 (cleartext h2c for ``http://`` targets), the protocol grpcio
+speaks natively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import grpc
+import numpy as np
+
+from floe.errors import InvalidArgument, from_rpc_error
+from floe.online import OnlineFeatures
+from floe.v1 import (
+    registry_pb2,
+    registry_pb2_grpc,
+    serving_pb2,
+    serving_pb2_grpc,
+    types_pb2,
+)
+
+__all__ = ["Client", "OnlineFeatures", "build_request", "parse_target"]
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+
+def parse_target(target: str) -> tuple[str, bool]:
+    """Splits a server address into a gRPC target and whether to use TLS.
+
+    "127.0.0.1:8080" and "http://127.0.0.1:8080" give a cleartext channel;
+    "https://host:443" gives TLS. A path after the address is rejected: gRPC
+    routes by service name, so it would be silently ignored.
+    """
+    if "://" not in target:
+        if not target or "/" in target:
+            raise ValueError(f"server address {target!r} is not host:port or a URL")
+        return target, False
+    url = urlsplit(target)
+    if url.scheme not in ("http", "https"):
+        raise ValueError(f"server URL {target!r} must use http:// or https://")
+    if not url.netloc:
+        raise ValueError(f"server URL {target!r} has no host")
+    if url.path not in ("", "/") or url.query or url.fragment:
+        raise ValueError(f"server URL {target!r} must not have a path or query")
+    netloc = url.netloc
+    if url.port is None:
+        netloc = f"{netloc}:{443 if url.scheme == 'https' else 80}"
+    return netloc, url.scheme == "https"
+
+
+def _entity_column(key: str, values: Any) -> serving_pb2.EntityColumn:
+    """Builds the request column of one join key, typed by its values."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+        raise InvalidArgument(
+            f"entities[{key!r}] must be a sequence of ids, one per row "
+            f"(got {type(values).__name__}); wrap a single id in a list"
+        )
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise InvalidArgument(
+                f"entities[{key!r}] must be 1-D, got shape {values.shape}"
+            )
+        kind = values.dtype.kind
+        if kind in "iu":
+            if kind == "u" and values.size and values.max() > _INT64_MAX:
+                raise InvalidArgument(f"entities[{key!r}] has ids beyond int64")
+            return serving_pb2.EntityColumn(
+                join_key=key,
+                int64_values=types_pb2.Int64List(
+                    values=values.astype(np.int64).tolist()
+                ),
+            )
+        if kind == "U":
+            return serving_pb2.EntityColumn(
+                join_key=key,
+                string_values=types_pb2.StringList(values=values.tolist()),
+            )
+        if kind != "O":
+            raise InvalidArgument(
+                f"entities[{key!r}] has dtype {values.dtype}; ids must be integers "
+                "or strings"
+            )
+        values = values.tolist()
+    items = list(values)
+    if all(isinstance(v, str) for v in items) and items:
+        return serving_pb2.EntityColumn(
+            join_key=key, string_values=types_pb2.StringList(values=items)
+        )
+    ints: list[int] = []
+    for v in items:
+        # bool is an int subclass, but True is never meant as id 1.
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise InvalidArgument(
+                f"entities[{key!r}] mixes or holds unsupported id types "
+                f"({type(v).__name__} {v!r}); use all int or all str"
+            )
+        if not _INT64_MIN <= int(v) <= _INT64_MAX:
+            raise InvalidArgument(f"entities[{key!r}] id {v} does not fit in int64")
+        ints.append(int(v))
+    return serving_pb2.EntityColumn(
+        join_key=key, int64_values=types_pb2.Int64List(values=ints)
+    )
+
+
+def build_request(
+    service_or_features: str | Sequence[str],
+    entities: Mapping[str, Any],
+) -> serving_pb2.GetOnlineFeaturesRequest:
+    """Builds a GetOnlineFeaturesRequest.
+
+    Args:
+        service_or_features: A feature service name, or a list of "view:feature"
+            references answered in that order.
+        entities: Join key name to one id per row, e.g. ``{"user_id": [1, 2]}``.
+            int ids (or an integer numpy array) are sent as int64, str ids as
+            strings; the server checks them against the entity's key type.
+    """
+    req = serving_pb2.GetOnlineFeaturesRequest()
+    if isinstance(service_or_features, str):
+        if ":" in service_or_features:
+            raise InvalidArgument(
+                f"{service_or_features!r} is a feature reference, not a feature "
+                f"service name; pass a list: [{service_or_features!r}]"
+            )
+        req.feature_service = service_or_features
+    else:
+        refs = list(service_or_features)
+        bad = [r for r in refs if not isinstance(r, str)]
+        if bad:
+            raise InvalidArgument(f"feature references must be str, got {bad[0]!r}")
+        req.features.refs.extend(refs)
+    if not entities:
+        raise InvalidArgument("entities is empty: give at least one join key column")
+    lengths = {}
+    for key, values in entities.items():
+        col = _entity_column(key, values)
+        which = col.WhichOneof("values")
+        lengths[key] = len(getattr(col, which).values)
+        req.entities.append(col)
+    if len(set(lengths.values())) > 1:
+        raise InvalidArgument(
+            f"entity columns have different lengths {lengths}; give one id per row "
+            "in every column"
+        )
+    return req
+
+
+class Client:
+    """A connection to a Floe server.
+
+    Example::
+
+        client = floe.Client("http://127.0.0.1:8080")
+        feats = client.get_online_features("pricing_agent_v1", {"user_id": [1, 2]})
+        x = feats.to_numpy()
+
+    The client is thread-safe and keeps one HTTP/2 connection; create it once
+    and reuse it. Use it as a context manager, or call close(), to release it.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        options: Sequence[tuple[str, Any]] | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
+    ) -> None:
+        """Connects lazily to target ("host:port", "http://host:port" or
+        "https://host:port"). options are grpc channel options; credentials
+        override the default TLS credentials of https targets."""
+        address, tls = parse_target(target)
+        opts = list(options or [])
+        if tls or credentials is not None:
+            creds = credentials or grpc.ssl_channel_credentials()
+            self._channel = grpc.secure_channel(address, creds, options=opts)
+        else:
+            self._channel = grpc.insecure_channel(address, options=opts)
+        self.target = address
+        self._serving = serving_pb2_grpc.ServingServiceStub(self._channel)
+        self._registry = registry_pb2_grpc.RegistryServiceStub(self._channel)
+
+    def get_online_features(
+        self,
+        service_or_features: str | Sequence[str],
+        entities: Mapping[str, Any],
+        timeout: float | None = None,
+    ) -> OnlineFeatures:
+        """Reads the latest feature values of a batch of entity rows.
+
+        Args:
+            service_or_features: A feature service name (its spec fixes the
+                feature order), or a list of "view:feature" references.
+            entities: Join key name to one id per row, e.g.
+                ``{"user_id": [1, 2, 3]}``; lists or 1-D numpy arrays of int or
+                str.
+            timeout: Seconds before the call fails with DeadlineExceeded.
+
+        Returns:
+            The values as numpy arrays; unknown entities come back with status
+            NOT_FOUND rather than as an error.
+
+        Raises:
+            InvalidArgument: Unknown service or feature, missing join key, ids
+                of the wrong type.
+            Unavailable: The server (or every store behind it) is unreachable.
+            FloeError: Any other failure.
+        """
+        response = self.get_online_features_proto(
+            service_or_features, entities, timeout=timeout
+        )
+        return OnlineFeatures.from_response(response)
+
+    def get_online_features_proto(
+        self,
+        service_or_features: str | Sequence[str],
+        entities: Mapping[str, Any],
+        timeout: float | None = None,
+    ) -> serving_pb2.GetOnlineFeaturesResponse:
+        """Like get_online_features, but returns the response message as is."""
+        request = build_request(service_or_features, entities)
+        try:
+            response: serving_pb2.GetOnlineFeaturesResponse = (
+                self._serving.GetOnlineFeatures(request, timeout=timeout)
+            )
+        except grpc.RpcError as err:
+            raise from_rpc_error(err) from err
+        return response
+
+    def registry(
+        self, timeout: float | None = None
+    ) -> registry_pb2.GetRegistryResponse:
+        """Returns every definition the server runs with, and the registry version."""
+        try:
+            response: registry_pb2.GetRegistryResponse = self._registry.GetRegistry(
+                registry_pb2.GetRegistryRequest(), timeout=timeout
+            )
+        except grpc.RpcError as err:
+            raise from_rpc_error(err) from err
+        return response
+
+    def close(self) -> None:
+        """Closes the connection; later calls fail."""
+        self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client({self.target!r})"

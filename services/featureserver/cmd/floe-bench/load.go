@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+)
+
+// This file drives load: the sequential latency pass and the concurrent
+// throughput pass, both bounded (by a request count or a duration).
+
+// scenario is one shape of request: a number of entities read through a service.
+type scenario struct {
+	name     string // e.g. "100x10"
+	entities int
+	service  benchService
+}
+
+// passResult holds the figures of one pass.
+type passResult struct {
+	Requests   int
+	Errors     int
+	FirstError string
+	Elapsed    time.Duration
+	// Latencies are sorted ascending once the pass ends.
+	Latencies []time.Duration
+	// Present and Total count value slots over all successful requests.
+	Present, Total int
+}
+
+// percentile returns the q-quantile (0 < q ≤ 1) of the sorted latencies by the
+// nearest-rank method, 0 when there are none.
+func (r *passResult) percentile(q float64) time.Duration {
+	n := len(r.Latencies)
+	if n == 0 {
+		return 0
+	}
+	i := int(float64(n)*q+0.999999) - 1
+	return r.Latencies[min(max(i, 0), n-1)]
+}
+
+// reqPerSec is the rate of successful requests over the measured time.
+func (r *passResult) reqPerSec() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Requests) / r.Elapsed.Seconds()
+}
+
+// presentRatio is the share of value slots answered PRESENT (or keys found).
+func (r *passResult) presentRatio() float64 {
+	if r.Total == 0 {
+		return 0
+	}
+	return float64(r.Present) / float64(r.Total)
+}
+
+// valid reports whether the pass's figures can be trusted: no failed request, and
+// nearly every value present (the data has ~1% nulls and no unknown entity).
+func (r *passResult) valid() bool {
+	return r.Errors == 0 && r.Requests > 0 && r.presentRatio() >= 0.9
+}
+
+// add merges the counts of o into r.
+func (r *passResult) add(o *passResult) {
+	r.Requests += o.Requests
+	r.Present += o.Present
+	r.Total += o.Total
+	r.Errors += o.Errors
+	if r.FirstError == "" {
+		r.FirstError = o.FirstError
+	}
+	r.Latencies = append(r.Latencies, o.Latencies...)
+}
+
+// record notes one request's outcome.
+func (r *passResult) record(res callResult, err error, d time.Duration) {
+	if err != nil {
+		r.Errors++
+		if r.FirstError == "" {
+			r.FirstError = err.Error()
+		}
+		return
+	}
+	r.Requests++
+	r.Present += res.present
+	r.Total += res.total
+	r.Latencies = append(r.Latencies, d)
+}
+
+// maxErrors is how many failed requests a pass tolerates before it stops: enough
+// to see a pattern in the first error, few enough not to waste the run.
+const maxErrors = 20
+
+// idPicker draws distinct random entity ids from 1..n.
+type idPicker struct {
+	rng  *rand.Rand
+	n    int
+	seen []uint32 // seen[id] == gen when id was drawn for the current request
+	gen  uint32
+	buf  []int64
+}
+
+func newIDPicker(n int, seed uint64) *idPicker {
+	return &idPicker{rng: rand.New(rand.NewPCG(seed, 0xD1B54A32D192ED03)), n: n, seen: make([]uint32, n+1)}
+}
+
+// pick returns k distinct ids (k ≤ n). The slice is reused by the next call.
+func (p *idPicker) pick(k int) []int64 {
+	p.gen++
+	p.buf = p.buf[:0]
+	for len(p.buf) < k {
+		id := 1 + p.rng.IntN(p.n)
+		if p.seen[id] == p.gen {
+			continue
+		}
+		p.seen[id] = p.gen
+		p.buf = append(p.buf, int64(id))
+	}
+	return p.buf
+}
+
+// latencyPass sends warmup unrecorded requests, then requests sequential ones from
+// one worker, recording each latency.
+func latencyPass(ctx context.Context, f callerFactory, sc scenario, entities, warmup, requests int, seed uint64) (*passResult, error) {
+	call := f()
+	ids := newIDPicker(entities, seed)
+	for i := 0; i < warmup; i++ {
+		if _, err := call(ctx, ids.pick(sc.entities)); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return &passResult{Errors: 1, FirstError: "warm-up: " + err.Error()}, nil
+		}
+	}
+	r := &passResult{Latencies: make([]time.Duration, 0, requests)}
+	start := time.Now()
+	for i := 0; i < requests && r.Errors < maxErrors; i++ {
+		batch := ids.pick(sc.entities)
+		t0 := time.Now()
+		res, err := call(ctx, batch)
+		d := time.Since(t0)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		r.record(res, err, d)
+	}
+	r.Elapsed = time.Since(start)
+	slices.Sort(r.Latencies)
+	return r, nil
+}
+
+// throughputPass runs workers concurrent closed-loop workers for warmup+duration.
+// Requests started during the warm-up are not counted; the rate is the count of
+// requests started in the measured window over the time from the window's start
+// to the last completion.
+func throughputPass(ctx context.Context, f callerFactory, sc scenario, entities, workers int, warmup, duration time.Duration, seed uint64) (*passResult, error) {
+	begin := time.Now()
+	measureFrom := begin.Add(warmup)
+	end := measureFrom.Add(duration)
+	results := make([]*passResult, workers)
+	lastDone := make([]time.Time, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			call := f()
+			ids := newIDPicker(entities, seed+uint64(w)*7919)
+			r := &passResult{Latencies: make([]time.Duration, 0, 4096)}
+			results[w] = r
+			for r.Errors < maxErrors && ctx.Err() == nil {
+				batch := ids.pick(sc.entities)
+				t0 := time.Now()
+				if !t0.Before(end) {
+					break
+				}
+				res, err := call(ctx, batch)
+				t1 := time.Now()
+				if t0.Before(measureFrom) {
+					if err != nil && ctx.Err() == nil {
+						r.record(res, err, 0)
+					}
+					continue
+				}
+				r.record(res, err, t1.Sub(t0))
+				lastDone[w] = t1
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	total := &passResult{}
+	last := measureFrom
+	for w, r := range results {
+		total.add(r)
+		if lastDone[w].After(last) {
+			last = lastDone[w]
+		}
+	}
+	total.Elapsed = last.Sub(measureFrom)
+	slices.Sort(total.Latencies)
+	return total, nil
+}
+
+// parseScenario parses "ENTITIESxFEATURES" (features 10 or 50) into a scenario.
+func parseScenario(s string, services map[string]benchService) (scenario, error) {
+	var n, feats int
+	if _, err := fmt.Sscanf(s, "%dx%d", &n, &feats); err != nil {
+		return scenario{}, fmt.Errorf("scenario %q: want ENTITIESxFEATURES such as 100x10", s)
+	}
+	svc, ok := services[fmt.Sprintf("bench_%d", feats)]
+	if !ok {
+		return scenario{}, fmt.Errorf("scenario %q: features must be 10 or 50", s)
+	}
+	if n <= 0 {
+		return scenario{}, fmt.Errorf("scenario %q: entities must be positive", s)
+	}
+	return scenario{name: s, entities: n, service: svc}, nil
+}
