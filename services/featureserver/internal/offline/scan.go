@@ -161,7 +161,7 @@ func (s *Store) scan(ctx context.Context, v *registry.FeatureView, snapshotID in
 type normalizer struct {
 	ctx  context.Context
 	want *arrow.Schema
-	src  []int                                  // source column of each canonical column
+	src  []int                                    // source column of each canonical column
 	conv []func(arrow.Array) (arrow.Array, error) // nil where types already match
 }
 

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// This file turns pass results into the printed table, the verdict on the issue's
+// targets and the optional JSON file.
+
+// result is one scenario × protocol: its latency pass and its throughput pass.
+type result struct {
+	scenario   scenario
+	protocol   string
+	latency    *passResult
+	throughput *passResult
+	// ratio is this protocol's throughput over the raw-redis baseline's in the same
+	// scenario; 0 when there is no baseline (or for the baseline itself).
+	ratio float64
+}
+
+// valid reports whether both passes can be trusted.
+func (r *result) valid() bool { return r.latency.valid() && r.throughput.valid() }
+
+// target is one goal from the performance issue.
+type target struct {
+	Scenario string `json:"scenario"`
+	Protocol string `json:"protocol"`
+	Goal     string `json:"goal"`
+	Measured string `json:"measured"`
+	Met      bool   `json:"met"`
+}
+
+// evaluateTargets checks the issue's goals on Floe's protocols: 1x10 latency p99 ≤
+// 1 ms, 100x10 latency p99 ≤ 2 ms, 100x10 throughput ≥ 30% of raw Redis. A goal on
+// an invalid result is never met.
+func evaluateTargets(results []*result) []target {
+	var out []target
+	for _, r := range results {
+		if r.protocol == protoRaw {
+			continue
+		}
+		p99 := r.latency.percentile(0.99)
+		switch r.scenario.name {
+		case "1x10":
+			out = append(out, target{r.scenario.name, r.protocol, "p99 ≤ 1 ms", ms(p99), r.valid() && p99 <= time.Millisecond})
+		case "100x10":
+			out = append(out, target{r.scenario.name, r.protocol, "p99 ≤ 2 ms", ms(p99), r.valid() && p99 <= 2*time.Millisecond})
+			if r.ratio > 0 {
+				out = append(out, target{r.scenario.name, r.protocol, "throughput ≥ 30% of raw", pct(r.ratio), r.valid() && r.ratio >= 0.30})
+			}
+		}
+	}
+	return out
+}
+
+// targetNote is the goal printed next to a row of the table.
+func targetNote(r *result) string {
+	if r.protocol == protoRaw {
+		return "baseline"
+	}
+	switch r.scenario.name {
+	case "1x10":
+		return "p99 ≤ 1 ms"
+	case "100x10":
+		return "p99 ≤ 2 ms, ≥ 30% of raw"
+	}
+	return ""
+}
+
+// ms formats a duration in milliseconds with microsecond precision.
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond))
+}
+
+func pct(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }
+
+// thousands formats a rate with thousands separators, e.g. 12,345.
+func thousands(f float64) string {
+	s := fmt.Sprintf("%.0f", f)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// printTable writes the results table, then the targets with their verdicts.
+func printTable(w io.Writer, results []*result, targets []target) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tprotocol\tp50\tp99\tp999\treq/s\trows/s\tload p50\tload p99\tvs raw\t\ttarget\t")
+	prev := ""
+	for _, r := range results {
+		if prev != "" && r.scenario.name != prev {
+			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t")
+		}
+		prev = r.scenario.name
+		l, t := r.latency, r.throughput
+		ratio := "-"
+		if r.ratio > 0 {
+			ratio = pct(r.ratio)
+		}
+		status := ""
+		if !r.valid() {
+			status = "INVALID"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+			r.scenario.name, r.protocol,
+			ms(l.percentile(0.50)), ms(l.percentile(0.99)), ms(l.percentile(0.999)),
+			thousands(t.reqPerSec()), thousands(t.reqPerSec()*float64(r.scenario.entities)),
+			ms(t.percentile(0.50)), ms(t.percentile(0.99)),
+			ratio, status, targetNote(r))
+	}
+	_ = tw.Flush()
+
+	for _, r := range results {
+		for _, p := range []struct {
+			name string
+			r    *passResult
+		}{{"latency", r.latency}, {"throughput", r.throughput}} {
+			if !p.r.valid() {
+				fmt.Fprintf(w, "INVALID %s %s %s pass: %d ok, %d failed, %.1f%% present; first error: %s\n",
+					r.scenario.name, r.protocol, p.name, p.r.Requests, p.r.Errors, p.r.presentRatio()*100, p.r.FirstError)
+			}
+		}
+	}
+
+	if len(targets) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nTargets (from the issue):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, t := range targets {
+		verdict := "MISSED"
+		if t.Met {
+			verdict = "met"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\tmeasured %s\t%s\n", t.Scenario, t.Protocol, t.Goal, t.Measured, verdict)
+	}
+	_ = tw.Flush()
+}
+
+// jsonReport is the --json file: the run's settings, environment and figures.
+// Durations are in milliseconds.
+type jsonReport struct {
+	Time        time.Time    `json:"time"`
+	Settings    runSettings  `json:"settings"`
+	Environment environment  `json:"environment"`
+	Results     []jsonResult `json:"results"`
+	Targets     []target     `json:"targets"`
+}
+
+// environment describes the machine and versions the figures were taken on.
+type environment struct {
+	CPUs         int    `json:"cpus"`
+	GOMAXPROCS   int    `json:"gomaxprocs"`
+	GoVersion    string `json:"go_version"`
+	RedisVersion string `json:"redis_version"`
+	RedisAddr    string `json:"redis_addr"`
+}
+
+type jsonResult struct {
+	Scenario   string   `json:"scenario"`
+	Protocol   string   `json:"protocol"`
+	Entities   int      `json:"entities"`
+	Features   int      `json:"features"`
+	Valid      bool     `json:"valid"`
+	Latency    jsonPass `json:"latency"`
+	Throughput jsonPass `json:"throughput"`
+	// RatioVsRaw is throughput over the raw-redis baseline's (0 for the baseline).
+	RatioVsRaw float64 `json:"ratio_vs_raw"`
+}
+
+type jsonPass struct {
+	Requests     int     `json:"requests"`
+	Errors       int     `json:"errors"`
+	FirstError   string  `json:"first_error,omitempty"`
+	ElapsedMS    float64 `json:"elapsed_ms"`
+	P50MS        float64 `json:"p50_ms"`
+	P99MS        float64 `json:"p99_ms"`
+	P999MS       float64 `json:"p999_ms"`
+	ReqPerSec    float64 `json:"req_per_sec"`
+	RowsPerSec   float64 `json:"rows_per_sec"`
+	PresentRatio float64 `json:"present_ratio"`
+}
+
+func toJSONPass(p *passResult, entities int) jsonPass {
+	f := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	return jsonPass{
+		Requests: p.Requests, Errors: p.Errors, FirstError: p.FirstError,
+		ElapsedMS: f(p.Elapsed),
+		P50MS:     f(p.percentile(0.50)), P99MS: f(p.percentile(0.99)), P999MS: f(p.percentile(0.999)),
+		ReqPerSec: p.reqPerSec(), RowsPerSec: p.reqPerSec() * float64(entities),
+		PresentRatio: p.presentRatio(),
+	}
+}
+
+// writeJSON writes the figures to path.
+func writeJSON(path string, s runSettings, env environment, results []*result, targets []target) error {
+	rep := jsonReport{Time: time.Now().UTC(), Settings: s, Environment: env, Targets: targets}
+	for _, r := range results {
+		rep.Results = append(rep.Results, jsonResult{
+			Scenario: r.scenario.name, Protocol: r.protocol,
+			Entities: r.scenario.entities, Features: len(r.scenario.service.refs),
+			Valid:      r.valid(),
+			Latency:    toJSONPass(r.latency, r.scenario.entities),
+			Throughput: toJSONPass(r.throughput, r.scenario.entities),
+			RatioVsRaw: r.ratio,
+		})
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode JSON report: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	return nil
+}
