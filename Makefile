@@ -11,7 +11,7 @@ PY        := $(VENV)/bin/python
 BUF       := $(ROOT)/tools/node_modules/.bin/buf
 FLOE      := $(BIN)/floe
 SERVER    := services/featureserver
-GO_PKGS   := ./services/featureserver/... ./sdk/go/...
+GO_PKGS   := ./services/featureserver/... ./sdk/go/... ./integration/...
 
 # Pinned code generators (installed into bin/, tools/node_modules and .venv).
 PROTOC_GEN_GO_VERSION         := v1.36.12

@@ -40,6 +40,13 @@ type caller func(ctx context.Context, ids []int64) (callResult, error)
 // callerFactory makes one caller per worker.
 type callerFactory func() caller
 
+// benchClient is one way of reading features: its protocol name and how it makes
+// callers for a feature service.
+type benchClient struct {
+	name    string
+	callers func(benchService) callerFactory
+}
+
 // newConnectClient returns a Serving client speaking the Connect protocol with
 // binary protobuf over HTTP/1.1, with enough idle connections for every worker.
 func newConnectClient(baseURL string, workers int, gzip bool) (floev1connect.ServingServiceClient, *http.Transport) {
@@ -50,6 +57,9 @@ func newConnectClient(baseURL string, workers int, gzip bool) (floev1connect.Ser
 		MaxIdleConns:        workers * 2,
 		MaxIdleConnsPerHost: workers * 2,
 		IdleConnTimeout:     time.Minute,
+		// connect-go negotiates compression itself; without this the transport would
+		// add its own Accept-Encoding: gzip whenever connect-go does not.
+		DisableCompression: true,
 	}
 	return floev1connect.NewServingServiceClient(&http.Client{Transport: tr}, baseURL, clientOptions(gzip)...), tr
 }
@@ -59,7 +69,7 @@ func newConnectClient(baseURL string, workers int, gzip bool) (floev1connect.Ser
 func newGRPCClient(baseURL string, gzip bool) (floev1connect.ServingServiceClient, *http.Transport) {
 	protocols := new(http.Protocols)
 	protocols.SetUnencryptedHTTP2(true)
-	tr := &http.Transport{Protocols: protocols, IdleConnTimeout: time.Minute}
+	tr := &http.Transport{Protocols: protocols, IdleConnTimeout: time.Minute, DisableCompression: true}
 	opts := append(clientOptions(gzip), connect.WithGRPC())
 	return floev1connect.NewServingServiceClient(&http.Client{Transport: tr}, baseURL, opts...), tr
 }

@@ -29,6 +29,9 @@ type passResult struct {
 	Latencies []time.Duration
 	// Present and Total count value slots over all successful requests.
 	Present, Total int
+	// CPU is the CPU used during the measured window of a throughput pass, nil
+	// when not accounted.
+	CPU *cpuUsage
 }
 
 // percentile returns the q-quantile (0 < q ≤ 1) of the sorted latencies by the
@@ -156,14 +159,19 @@ func latencyPass(ctx context.Context, f callerFactory, sc scenario, entities, wa
 // throughputPass runs workers concurrent closed-loop workers for warmup+duration.
 // Requests started during the warm-up are not counted; the rate is the count of
 // requests started in the measured window over the time from the window's start
-// to the last completion.
-func throughputPass(ctx context.Context, f callerFactory, sc scenario, entities, workers int, warmup, duration time.Duration, seed uint64) (*passResult, error) {
+// to the last completion. CPU use in the measured window is accounted by watch.
+func throughputPass(ctx context.Context, f callerFactory, sc scenario, entities, workers int, warmup, duration time.Duration, seed uint64, watch *cpuWatch) (*passResult, error) {
 	begin := time.Now()
 	measureFrom := begin.Add(warmup)
 	end := measureFrom.Add(duration)
 	results := make([]*passResult, workers)
 	lastDone := make([]time.Time, workers)
 	var wg sync.WaitGroup
+	cpuStart := make(chan cpuSample, 1)
+	go func() {
+		_ = sleep(ctx, time.Until(measureFrom))
+		cpuStart <- watch.sample()
+	}()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -192,10 +200,11 @@ func throughputPass(ctx context.Context, f callerFactory, sc scenario, entities,
 		}()
 	}
 	wg.Wait()
+	cpuEnd := watch.sample()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	total := &passResult{}
+	total := &passResult{CPU: watch.usage(<-cpuStart, cpuEnd)}
 	last := measureFrom
 	for w, r := range results {
 		total.add(r)

@@ -18,10 +18,10 @@ import (
 // the size of real ones (~160 bytes, the size FACTS.md measured MGET with).
 
 const (
-	entityKey   = "user_id"
+	entityKey    = "user_id"
 	eventTimeCol = "event_time"
-	viewA       = "bench_a"
-	viewB       = "bench_b"
+	viewA        = "bench_a"
+	viewB        = "bench_b"
 	// featuresPerView is the number of features of each bench view.
 	featuresPerView = 25
 	// nullPercent is the share of feature cells left empty (null) in the data, so

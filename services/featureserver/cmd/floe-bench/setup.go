@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -288,6 +287,3 @@ func redisVersion(ctx context.Context, c *redis.Client) string {
 	}
 	return ""
 }
-
-// errAborted marks a run stopped by the user.
-var errAborted = errors.New("aborted")

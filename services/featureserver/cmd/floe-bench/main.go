@@ -1,0 +1,320 @@
+// Command floe-bench load-tests Floe's online read path end to end and compares it
+// with reading the same keys from Redis directly. It is a benchmark, not a test:
+// `make bench` runs it after `make build`.
+//
+// It starts a redis-server of its own on a loopback port (or uses --redis), writes
+// a bench project (two views of 25 features, services bench_10 and bench_50) with
+// CSV data into a temp dir, runs the real write path (`floe ingest`, then `floe
+// materialize` into Redis), starts `floe serve` as a separate process, and then,
+// for each scenario (entities × features) and protocol (Connect over HTTP/1.1,
+// gRPC over h2c, and raw go-redis MGET as the baseline), runs a sequential latency
+// pass and a concurrent throughput pass. Every answer is checked, so a broken
+// server cannot post fast numbers. Everything it started is stopped on exit,
+// including on Ctrl-C.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
+)
+
+// runSettings are the flags of a run (also written to the JSON report).
+type runSettings struct {
+	FloeBin      string        `json:"floe_bin"`
+	Redis        string        `json:"redis,omitempty"`
+	RedisServer  string        `json:"redis_server"`
+	Entities     int           `json:"entities"`
+	Requests     int           `json:"requests"`
+	Warmup       int           `json:"warmup"`
+	Concurrency  int           `json:"concurrency"`
+	Duration     time.Duration `json:"duration_ns"`
+	LoadWarmup   time.Duration `json:"load_warmup_ns"`
+	Scenarios    string        `json:"scenarios"`
+	Protocols    string        `json:"protocols"`
+	Gzip         bool          `json:"gzip"`
+	Seed         uint64        `json:"seed"`
+	JSON         string        `json:"-"`
+	Keep         bool          `json:"-"`
+	ReadyTimeout time.Duration `json:"-"`
+	SetupTimeout time.Duration `json:"-"`
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run parses flags, runs the bench and returns the exit code: 0 when every pass
+// was valid (targets missed do not fail a benchmark), 1 otherwise, 2 for bad flags.
+func run(args []string, stdout, stderr io.Writer) int {
+	s, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "floe-bench:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ok, err := bench(ctx, s, stdout, stderr)
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "floe-bench: interrupted; stopped what it started")
+		} else {
+			fmt.Fprintln(stderr, "floe-bench:", err)
+		}
+		return 1
+	}
+	if !ok {
+		return 1
+	}
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (runSettings, error) {
+	var s runSettings
+	fs := flag.NewFlagSet("floe-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&s.FloeBin, "floe", "bin/floe", "the floe binary (built by `make build`)")
+	fs.StringVar(&s.Redis, "redis", "", "use this loopback Redis (host:port) instead of starting one; bench keys are written to it")
+	fs.StringVar(&s.RedisServer, "redis-server", "redis-server", "redis-server binary to start when --redis is not given")
+	fs.IntVar(&s.Entities, "entities", 10_000, "number of users in the data set")
+	fs.IntVar(&s.Requests, "requests", 5_000, "requests of each latency pass (sequential, one worker)")
+	fs.IntVar(&s.Warmup, "warmup", 500, "unrecorded requests before each latency pass")
+	fs.IntVar(&s.Concurrency, "concurrency", 8, "workers of each throughput pass")
+	fs.DurationVar(&s.Duration, "duration", 5*time.Second, "measured time of each throughput pass")
+	fs.DurationVar(&s.LoadWarmup, "load-warmup", 500*time.Millisecond, "unmeasured time at the start of each throughput pass")
+	fs.StringVar(&s.Scenarios, "scenarios", "1x10,100x10,100x50", "comma-separated ENTITIESxFEATURES scenarios (features: 10 or 50)")
+	fs.StringVar(&s.Protocols, "protocols", "connect,grpc", "comma-separated Floe protocols: connect, grpc (the raw-redis baseline always runs)")
+	fs.BoolVar(&s.Gzip, "gzip", true, "let clients accept gzipped responses, as connect-go clients do by default")
+	fs.Uint64Var(&s.Seed, "seed", 1, "seed of the random entity ids")
+	fs.StringVar(&s.JSON, "json", "", "also write the figures to this JSON file")
+	fs.BoolVar(&s.Keep, "keep", false, "keep the temp dir (project, data, logs) after the run")
+	fs.DurationVar(&s.ReadyTimeout, "ready-timeout", time.Minute, "how long to wait for the server's /readyz")
+	fs.DurationVar(&s.SetupTimeout, "setup-timeout", 5*time.Minute, "bound on each floe ingest / materialize command")
+	if err := fs.Parse(args); err != nil {
+		return s, err
+	}
+	if fs.NArg() > 0 {
+		return s, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	switch {
+	case s.Entities < 1:
+		return s, errors.New("--entities must be positive")
+	case s.Requests < 1:
+		return s, errors.New("--requests must be positive")
+	case s.Warmup < 0:
+		return s, errors.New("--warmup must not be negative")
+	case s.Concurrency < 1:
+		return s, errors.New("--concurrency must be positive")
+	case s.Duration <= 0:
+		return s, errors.New("--duration must be positive")
+	case s.LoadWarmup < 0:
+		return s, errors.New("--load-warmup must not be negative")
+	}
+	if s.Redis != "" {
+		if err := checkLoopback(s.Redis); err != nil {
+			return s, fmt.Errorf("--redis: %w", err)
+		}
+	}
+	for _, p := range splitList(s.Protocols) {
+		if p != protoConnect && p != protoGRPC {
+			return s, fmt.Errorf("--protocols: unknown protocol %q (want connect, grpc)", p)
+		}
+	}
+	return s, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// bench sets everything up, runs every pass and prints the report. It reports
+// false when some pass was invalid.
+func bench(ctx context.Context, s runSettings, stdout, stderr io.Writer) (bool, error) {
+	services := benchServices(benchViews())
+	var scenarios []scenario
+	for _, name := range splitList(s.Scenarios) {
+		sc, err := parseScenario(name, services)
+		if err != nil {
+			return false, err
+		}
+		if sc.entities > s.Entities {
+			return false, fmt.Errorf("scenario %s reads %d distinct entities but --entities is %d", name, sc.entities, s.Entities)
+		}
+		scenarios = append(scenarios, sc)
+	}
+	floeBin, err := filepath.Abs(s.FloeBin)
+	if err != nil {
+		return false, fmt.Errorf("--floe: %w", err)
+	}
+	if st, err := os.Stat(floeBin); err != nil || st.IsDir() {
+		return false, fmt.Errorf("floe binary %s not found: run `make build` first or pass --floe", floeBin)
+	}
+
+	dir, err := os.MkdirTemp("", "floe-bench-")
+	if err != nil {
+		return false, fmt.Errorf("create temp dir: %w", err)
+	}
+	if s.Keep {
+		fmt.Fprintln(stderr, "floe-bench: keeping", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "floe-bench: "+format+"\n", args...) }
+
+	// Redis.
+	watch := &cpuWatch{}
+	watch.watch("bench", os.Getpid())
+	redisAddr := s.Redis
+	if redisAddr == "" {
+		p, addr, err := startRedis(ctx, s.RedisServer, dir)
+		if err != nil {
+			return false, err
+		}
+		defer p.stop(5 * time.Second)
+		watch.watch("redis", p.cmd.Process.Pid)
+		redisAddr = addr
+		logf("started redis-server on %s", addr)
+	} else if err := waitRedis(ctx, redisAddr, nil, 5*time.Second); err != nil {
+		return false, fmt.Errorf("--redis %s: %w", redisAddr, err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr, PoolSize: 4 * s.Concurrency})
+	defer rdb.Close()
+
+	// Project, data and the real write path.
+	start := time.Now()
+	files, err := writeProject(dir, s.Entities, start)
+	if err != nil {
+		return false, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return false, err
+	}
+	listen := "127.0.0.1:" + strconv.Itoa(port)
+	cfg, err := writeConfig(dir, listen, redisAddr)
+	if err != nil {
+		return false, err
+	}
+	for _, v := range []string{viewA, viewB} {
+		out, err := runStep(ctx, s.SetupTimeout, floeBin, "ingest", "--config", cfg, "--view", v, "--file", files[v])
+		if err != nil {
+			return false, err
+		}
+		logf("ingest %s: %s", v, strings.TrimSpace(out))
+	}
+	out, err := runStep(ctx, s.SetupTimeout, floeBin, "materialize", "--config", cfg)
+	if err != nil {
+		return false, err
+	}
+	logf("materialize: %s", strings.ReplaceAll(strings.TrimSpace(out), "\n", "; "))
+	baseURL := "http://" + listen
+	srv, err := startServer(ctx, floeBin, cfg, dir, baseURL, s.ReadyTimeout)
+	if err != nil {
+		return false, err
+	}
+	defer srv.stop(10 * time.Second)
+	watch.watch("floe", srv.cmd.Process.Pid)
+	logf("floe serve ready on %s (setup took %s)", listen, time.Since(start).Round(time.Millisecond))
+
+	// Load.
+	clients := []benchClient{{protoRaw, func(svc benchService) callerFactory { return rawCaller(rdb, svc) }}}
+	for _, p := range splitList(s.Protocols) {
+		var c floev1connect.ServingServiceClient
+		var tr *http.Transport
+		if p == protoGRPC {
+			c, tr = newGRPCClient(baseURL, s.Gzip)
+		} else {
+			c, tr = newConnectClient(baseURL, s.Concurrency, s.Gzip)
+		}
+		defer tr.CloseIdleConnections()
+		clients = append(clients, benchClient{p, func(svc benchService) callerFactory { return servingCaller(c, svc) }})
+	}
+	var results []*result
+	for _, sc := range scenarios {
+		var raw *result
+		for _, c := range clients {
+			f := c.callers(sc.service)
+			lat, err := latencyPass(ctx, f, sc, s.Entities, s.Warmup, s.Requests, s.Seed)
+			if err != nil {
+				return false, fmt.Errorf("%s %s latency pass: %w", sc.name, c.name, err)
+			}
+			tp, err := throughputPass(ctx, f, sc, s.Entities, s.Concurrency, s.LoadWarmup, s.Duration, s.Seed+1, watch)
+			if err != nil {
+				return false, fmt.Errorf("%s %s throughput pass: %w", sc.name, c.name, err)
+			}
+			r := &result{scenario: sc, protocol: c.name, latency: lat, throughput: tp}
+			if c.name == protoRaw {
+				raw = r
+			} else if raw != nil && raw.throughput.reqPerSec() > 0 {
+				r.ratio = tp.reqPerSec() / raw.throughput.reqPerSec()
+			}
+			results = append(results, r)
+			logf("%-7s %-9s p99 %s, %s req/s%s", sc.name, c.name, ms(lat.percentile(0.99)), thousands(tp.reqPerSec()), invalidNote(r))
+			if srv.exited() {
+				return false, fmt.Errorf("floe serve exited during the %s %s passes (%v)\n--- server log ---\n%s", sc.name, c.name, srv.err, srv.logTail(8192))
+			}
+		}
+	}
+
+	// Report.
+	env := environment{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
+		RedisVersion: redisVersion(ctx, rdb), RedisAddr: redisAddr}
+	targets := evaluateTargets(results)
+	compression := "gzip accepted (connect-go default)"
+	if !s.Gzip {
+		compression = "no compression"
+	}
+	fmt.Fprintf(stdout, "\nFloe online read path: %d users; latency = %d sequential requests after %d warm-up; load = %d workers for %s; %d CPUs, %s, redis %s; responses: %s\n\n",
+		s.Entities, s.Requests, s.Warmup, s.Concurrency, s.Duration, env.CPUs, env.GoVersion, env.RedisVersion, compression)
+	printTable(stdout, results, targets)
+	if s.JSON != "" {
+		if err := writeJSON(s.JSON, s, env, results, targets); err != nil {
+			return false, err
+		}
+		logf("wrote %s", s.JSON)
+	}
+	for _, r := range results {
+		if !r.valid() {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// runStep runs one floe setup command bounded by timeout.
+func runStep(ctx context.Context, timeout time.Duration, bin string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return runFloe(ctx, bin, args...)
+}
+
+func invalidNote(r *result) string {
+	if r.valid() {
+		return ""
+	}
+	return " (INVALID: see below)"
+}
