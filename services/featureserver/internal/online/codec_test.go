@@ -39,11 +39,11 @@ feature_views:
 
 type recordingSink struct{ got []any }
 
-func (r *recordingSink) Null(int)                { r.got = append(r.got, nil) }
-func (r *recordingSink) Int(_ int, v int64)      { r.got = append(r.got, v) }
-func (r *recordingSink) Float(_ int, v float64)  { r.got = append(r.got, v) }
-func (r *recordingSink) Bool(_ int, v bool)      { r.got = append(r.got, v) }
-func (r *recordingSink) String(_ int, v []byte)  { r.got = append(r.got, string(v)) }
+func (r *recordingSink) Null(int)               { r.got = append(r.got, nil) }
+func (r *recordingSink) Int(_ int, v int64)     { r.got = append(r.got, v) }
+func (r *recordingSink) Float(_ int, v float64) { r.got = append(r.got, v) }
+func (r *recordingSink) Bool(_ int, v bool)     { r.got = append(r.got, v) }
+func (r *recordingSink) String(_ int, v []byte) { r.got = append(r.got, string(v)) }
 func (r *recordingSink) Vector(_ int, v []byte) {
 	out := make([]float32, len(v)/4)
 	for i := range out {

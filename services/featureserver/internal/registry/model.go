@@ -160,7 +160,10 @@ type Registry struct {
 func (r *Registry) Entity(name string) (*Entity, bool) { e, ok := r.entities[name]; return e, ok }
 
 // FeatureView returns the named feature view.
-func (r *Registry) FeatureView(name string) (*FeatureView, bool) { v, ok := r.views[name]; return v, ok }
+func (r *Registry) FeatureView(name string) (*FeatureView, bool) {
+	v, ok := r.views[name]
+	return v, ok
+}
 
 // FeatureService returns the named feature service.
 func (r *Registry) FeatureService(name string) (*FeatureService, bool) {

@@ -53,8 +53,8 @@ type featureSpec struct {
 }
 
 type featureServiceSpec struct {
-	Line        int      `yaml:"-"`
-	Name        string   `yaml:"name"`
-	Description string   `yaml:"description"`
+	Line        int          `yaml:"-"`
+	Name        string       `yaml:"name"`
+	Description string       `yaml:"description"`
 	Features    []lineString `yaml:"features"`
 }

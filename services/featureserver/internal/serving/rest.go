@@ -144,4 +144,3 @@ func writeJSONError(w http.ResponseWriter, status int, code connect.Code, msg st
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"code": code.String(), "message": msg})
 }
-
