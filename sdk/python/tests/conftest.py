@@ -77,7 +77,9 @@ def _run(args: list[str], env: dict[str, str]) -> str:
             check=False,
         )
     except subprocess.TimeoutExpired as err:
-        pytest.fail(f"{' '.join(args)} did not finish in {STEP_TIMEOUT_S}s:\n{err.stderr}")
+        pytest.fail(
+            f"{' '.join(args)} did not finish in {STEP_TIMEOUT_S}s:\n{err.stderr}"
+        )
     if proc.returncode != 0:
         pytest.fail(
             f"{' '.join(args)} exited {proc.returncode}\n"
@@ -142,7 +144,19 @@ def floe_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FloeServer
             csv_files[view] = Path(path)
     assert set(csv_files) == {"user_profile", "user_behavior"}, out
     for view, path in csv_files.items():
-        _run([floe, "ingest", "--config", str(config), "--view", view, "--file", str(path)], env)
+        _run(
+            [
+                floe,
+                "ingest",
+                "--config",
+                str(config),
+                "--view",
+                view,
+                "--file",
+                str(path),
+            ],
+            env,
+        )
 
     log_path = root / "server.log"
     with open(log_path, "wb") as log:
@@ -174,4 +188,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
             ("floe server log", server.log_path.read_text(errors="replace"))
         )
     return report
-

@@ -42,7 +42,9 @@ def latest_rows(path: Path) -> dict[int, dict[str, str]]:
         for row in csv.DictReader(f):
             uid = int(row["user_id"])
             prev = latest.get(uid)
-            if prev is None or parse_time(row["event_time"]) > parse_time(prev["event_time"]):
+            if prev is None or parse_time(row["event_time"]) > parse_time(
+                prev["event_time"]
+            ):
                 latest[uid] = row
     return latest
 

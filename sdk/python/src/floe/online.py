@@ -200,7 +200,7 @@ class OnlineFeatures:
         return mask
 
     def to_numpy(
-        self, dtype: npt.DTypeLike = None, *, keep_expired: bool = False
+        self, dtype: npt.DTypeLike | None = None, *, keep_expired: bool = False
     ) -> np.ndarray:
         """Returns a 2-D array of shape (rows, features) in feature order.
 

@@ -40,9 +40,8 @@ export interface MerchantRisk {
 }
 
 /**
- * Feature service fraud_detector_v1, declared at
- * specs/examples/fraud/fraud.yaml:56. Inputs of the transaction fraud
- * classifier.
+ * Feature service fraud_detector_v1, declared in
+ * specs/examples/fraud/fraud.yaml. Inputs of the transaction fraud classifier.
  */
 export const fraudDetectorV1 = {
   name: "fraud_detector_v1",

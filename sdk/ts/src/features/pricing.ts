@@ -44,8 +44,8 @@ export interface UserProfile {
 }
 
 /**
- * Feature service pricing_agent_v1, declared at
- * specs/examples/pricing/pricing.yaml:59. Observation vector of the pricing
+ * Feature service pricing_agent_v1, declared in
+ * specs/examples/pricing/pricing.yaml. Observation vector of the pricing
  * agent.
  */
 export const pricingAgentV1 = {

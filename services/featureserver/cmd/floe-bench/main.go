@@ -154,6 +154,8 @@ func splitList(s string) []string {
 // bench sets everything up, runs every pass and prints the report. It reports
 // false when some pass was invalid.
 func bench(ctx context.Context, s runSettings, stdout, stderr io.Writer) (bool, error) {
+	// Taken before the bench adds load of its own.
+	startLoad := loadAverage()
 	services := benchServices(benchViews())
 	var scenarios []scenario
 	for _, name := range splitList(s.Scenarios) {
@@ -281,12 +283,15 @@ func bench(ctx context.Context, s runSettings, stdout, stderr io.Writer) (bool, 
 	}
 
 	// Report.
-	env := environment{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
+	env := environment{LoadAverageAtStart: startLoad, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
 		RedisVersion: redisVersion(ctx, rdb), RedisAddr: redisAddr}
 	targets := evaluateTargets(results)
 	compression := "gzip accepted (connect-go default)"
 	if !s.Gzip {
 		compression = "no compression"
+	}
+	if startLoad > float64(env.CPUs)/2 {
+		fmt.Fprintf(stdout, "\nWARNING: the 1-minute load average was %.1f on %d CPUs when the bench started: other work was running; check the \"other procs\" column below.\n", startLoad, env.CPUs)
 	}
 	fmt.Fprintf(stdout, "\nFloe online read path: %d users; latency = %d sequential requests after %d warm-up; load = %d workers for %s; %d CPUs, %s, redis %s; responses: %s\n\n",
 		s.Entities, s.Requests, s.Warmup, s.Concurrency, s.Duration, env.CPUs, env.GoVersion, env.RedisVersion, compression)

@@ -133,6 +133,8 @@ func printTable(w io.Writer, results []*result, targets []target) {
 		}
 	}
 
+	printCPU(w, results)
+
 	if len(targets) == 0 {
 		return
 	}
@@ -146,6 +148,55 @@ func printTable(w io.Writer, results []*result, targets []target) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\tmeasured %s\t%s\n", t.Scenario, t.Protocol, t.Goal, t.Measured, verdict)
 	}
 	_ = tw.Flush()
+}
+
+// noisyCores is the CPU use by processes outside the bench above which a load
+// pass is flagged: on a 2-core machine a fifth of a core taken by others already
+// moves the figures.
+const noisyCores = 0.2
+
+// printCPU writes where the CPU went during each load pass: microseconds of CPU
+// per request in the server, Redis and the bench's client, and the cores other
+// processes used (which should be near zero for trustworthy figures).
+func printCPU(w io.Writer, results []*result) {
+	have := false
+	for _, r := range results {
+		have = have || r.throughput.CPU != nil
+	}
+	if !have {
+		return
+	}
+	fmt.Fprintln(w, "\nCPU during the load passes (µs of CPU per request; cores = CPU-seconds per second):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tprotocol\tfloe serve\tredis\tbench client\tmachine\tother procs\t\t")
+	noisy := false
+	for _, r := range results {
+		u := r.throughput.CPU
+		if u == nil {
+			continue
+		}
+		rate := r.throughput.reqPerSec()
+		us := func(name string) string {
+			if _, ok := u.Procs[name]; !ok {
+				return "-"
+			}
+			return fmt.Sprintf("%.0f µs", u.perRequest(name, rate))
+		}
+		floe := us("floe")
+		if r.protocol == protoRaw {
+			floe = "-"
+		}
+		flag := ""
+		if u.Other > noisyCores {
+			flag, noisy = "NOISY", true
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f cores\t%.2f cores\t%s\t\n",
+			r.scenario.name, r.protocol, floe, us("redis"), us("bench"), u.Machine, u.Other, flag)
+	}
+	_ = tw.Flush()
+	if noisy {
+		fmt.Fprintf(w, "NOISY: other processes used more than %.1f cores during some passes; rerun on an idle machine.\n", noisyCores)
+	}
 }
 
 // jsonReport is the --json file: the run's settings, environment and figures.
@@ -165,6 +216,8 @@ type environment struct {
 	GoVersion    string `json:"go_version"`
 	RedisVersion string `json:"redis_version"`
 	RedisAddr    string `json:"redis_addr"`
+	// LoadAverageAtStart is the 1-minute load average before the bench began.
+	LoadAverageAtStart float64 `json:"load_average_at_start"`
 }
 
 type jsonResult struct {
@@ -177,6 +230,10 @@ type jsonResult struct {
 	Throughput jsonPass `json:"throughput"`
 	// RatioVsRaw is throughput over the raw-redis baseline's (0 for the baseline).
 	RatioVsRaw float64 `json:"ratio_vs_raw"`
+	// CPUPerRequestUS is the CPU microseconds per request of each watched process
+	// during the throughput pass.
+	CPUPerRequestUS map[string]float64 `json:"cpu_per_request_us,omitempty"`
+	CPU             *cpuUsage          `json:"cpu,omitempty"`
 }
 
 type jsonPass struct {
@@ -207,7 +264,15 @@ func toJSONPass(p *passResult, entities int) jsonPass {
 func writeJSON(path string, s runSettings, env environment, results []*result, targets []target) error {
 	rep := jsonReport{Time: time.Now().UTC(), Settings: s, Environment: env, Targets: targets}
 	for _, r := range results {
+		var perReq map[string]float64
+		if u := r.throughput.CPU; u != nil {
+			perReq = map[string]float64{}
+			for name := range u.Procs {
+				perReq[name] = u.perRequest(name, r.throughput.reqPerSec())
+			}
+		}
 		rep.Results = append(rep.Results, jsonResult{
+			CPUPerRequestUS: perReq, CPU: r.throughput.CPU,
 			Scenario: r.scenario.name, Protocol: r.protocol,
 			Entities: r.scenario.entities, Features: len(r.scenario.service.refs),
 			Valid:      r.valid(),

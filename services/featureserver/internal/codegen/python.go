@@ -159,7 +159,9 @@ from floe.v1 import serving_pb2
 		}
 		b.WriteString("\n\n")
 		fmt.Fprintf(&b, "class %s:\n", class)
-		declared := fmt.Sprintf("Feature service ``%s``, declared at %s:%d.", s.def.Name, specPath(s.def.Location.File), s.def.Location.Line)
+		// The file but not the line: a comment added to a spec must not churn every
+		// generated file.
+		declared := fmt.Sprintf("Feature service ``%s``, declared in %s.", s.def.Name, specPath(s.def.Location.File))
 		if oneLine(s.def.Description) == "" {
 			pyDocstring(&b, "    ", declared)
 		} else {

@@ -105,7 +105,7 @@ func (p *project) typescript() ([]byte, error) {
 			return nil, err
 		}
 		b.WriteString("\n")
-		tsDoc(&b, "", fmt.Sprintf("Feature service %s, declared at %s:%d. %s", s.def.Name, specPath(s.def.Location.File), s.def.Location.Line, oneLine(s.def.Description)))
+		tsDoc(&b, "", fmt.Sprintf("Feature service %s, declared in %s. %s", s.def.Name, specPath(s.def.Location.File), oneLine(s.def.Description)))
 		fmt.Fprintf(&b, "export const %s = {\n", constName)
 		fmt.Fprintf(&b, "  name: %s,\n", pyStr(s.def.Name))
 		fmt.Fprintf(&b, "  description: %s,\n", pyStr(oneLine(s.def.Description)))

@@ -145,16 +145,18 @@ type Sink interface {
 	Vector(feature int, v []byte) // dim × float32 little endian
 }
 
-// DecodeRow decodes the values of a stored row written for view v into sink. The
-// caller has checked the header (DecodeHeader) and passes the bitmap offset it returned.
-func DecodeRow(v *registry.FeatureView, b []byte, off int, sink Sink) error {
+// DecodeRow decodes the first limit values of a stored row written for view v into
+// sink; a reader that needs only leading features stops early instead of walking the
+// whole row. The caller has checked the header (DecodeHeader) and passes the bitmap
+// offset it returned.
+func DecodeRow(v *registry.FeatureView, b []byte, off, limit int, sink Sink) error {
 	feats := v.Features
 	bitmap := off
 	off += (len(feats) + 7) / 8
 	if off > len(b) {
 		return ErrCorrupt
 	}
-	for i, f := range feats {
+	for i, f := range feats[:limit] {
 		if b[bitmap+i/8]&(1<<(i%8)) != 0 {
 			sink.Null(i)
 			continue

@@ -71,7 +71,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		t.Fatalf("header %+v", h)
 	}
 	var sink recordingSink
-	if err := DecodeRow(v, b, off, &sink); err != nil {
+	if err := DecodeRow(v, b, off, len(v.Features), &sink); err != nil {
 		t.Fatal(err)
 	}
 	vec := sink.got[5].([]float32)
@@ -105,7 +105,7 @@ func TestCodecRejects(t *testing.T) {
 	for n := 0; n < len(b); n++ {
 		h, off, err := DecodeHeader(b[:n])
 		if err == nil {
-			err = DecodeRow(v, b[:n], off, &recordingSink{})
+			err = DecodeRow(v, b[:n], off, len(v.Features), &recordingSink{})
 		}
 		if !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("truncated to %d bytes (header %+v): err = %v", n, h, err)
@@ -121,7 +121,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if _, off, err := DecodeHeader(b); err == nil {
-			_ = DecodeRow(v, b, off, &recordingSink{})
+			_ = DecodeRow(v, b, off, len(v.Features), &recordingSink{})
 		}
 	})
 }

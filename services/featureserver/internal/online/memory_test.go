@@ -209,8 +209,8 @@ func TestMemoryEvictionReclaimsExpired(t *testing.T) {
 // TestMemoryConcurrentEviction races writers that overflow the bound against readers,
 // for the race detector, and checks the bound afterwards.
 func TestMemoryConcurrentEviction(t *testing.T) {
-	const max = 500
-	m := online.NewMemory(online.WithMaxEntries(max), online.WithShards(4))
+	const bound = 500
+	m := online.NewMemory(online.WithMaxEntries(bound), online.WithShards(4))
 	ctx := t.Context()
 	var wg sync.WaitGroup
 	for w := range 4 {
@@ -248,8 +248,8 @@ func TestMemoryConcurrentEviction(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := m.Len(); n > max {
-		t.Errorf("Len() = %d, above the bound %d", n, max)
+	if n := m.Len(); n > bound {
+		t.Errorf("Len() = %d, above the bound %d", n, bound)
 	}
 }
 

@@ -27,6 +27,11 @@ type planView struct {
 	// out maps a feature's index in the view to its response column, -1 when the
 	// request does not select it.
 	out []int
+	// decode is the number of leading features of a stored row to decode: one past
+	// the last selected feature.
+	decode int
+	// selected is the number of the view's features the request selects.
+	selected int
 }
 
 func newPlan(refs []registry.FeatureRef) *plan {
@@ -43,7 +48,10 @@ func newPlan(refs []registry.FeatureRef) *plan {
 			}
 			p.views = append(p.views, planView{view: ref.View, out: out})
 		}
-		p.views[vi].out[ref.Feature.Index] = i
+		pv := &p.views[vi]
+		pv.out[ref.Feature.Index] = i
+		pv.decode = max(pv.decode, ref.Feature.Index+1)
+		pv.selected++
 		p.columns = append(p.columns, planColumn{ref: ref, view: vi})
 	}
 	return p

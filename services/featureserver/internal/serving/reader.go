@@ -220,12 +220,6 @@ func (r *Reader) read(ctx context.Context, p *plan, ids [][]string, n int) (*flo
 		}
 		resp.Views[vi] = vr
 		sink.out = pv.out
-		selected := 0
-		for _, c := range pv.out {
-			if c >= 0 {
-				selected++
-			}
-		}
 		ttl := pv.view.TTL.Microseconds()
 		for row := 0; row < n; row++ {
 			k := vi*n + row
@@ -240,7 +234,7 @@ func (r *Reader) read(ctx context.Context, p *plan, ids [][]string, n int) (*flo
 					if ttl > 0 && now-h.EventTime > ttl {
 						sink.status = floev1.FeatureStatus_FEATURE_STATUS_EXPIRED
 					}
-					if err = online.DecodeRow(pv.view, b, off, sink); err == nil {
+					if err = online.DecodeRow(pv.view, b, off, pv.decode, sink); err == nil {
 						tier = floev1.Tier_TIER_ONLINE
 						if fromL1 != nil && fromL1[k] {
 							tier = floev1.Tier_TIER_L1
@@ -251,7 +245,7 @@ func (r *Reader) read(ctx context.Context, p *plan, ids [][]string, n int) (*flo
 				}
 			}
 			vr.Tiers[row] = tier
-			served[tier] += selected
+			served[tier] += pv.selected
 			if tier == floev1.Tier_TIER_NONE {
 				for _, c := range pv.out {
 					if c >= 0 {

@@ -22,8 +22,8 @@ __all__ = [
 class FraudDetectorV1:
     """Inputs of the transaction fraud classifier.
 
-    Feature service ``fraud_detector_v1``, declared at
-    specs/examples/fraud/fraud.yaml:56.
+    Feature service ``fraud_detector_v1``, declared in
+    specs/examples/fraud/fraud.yaml.
     """
 
     NAME: Final = "fraud_detector_v1"

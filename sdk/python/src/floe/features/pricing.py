@@ -22,8 +22,8 @@ __all__ = [
 class PricingAgentV1:
     """Observation vector of the pricing agent.
 
-    Feature service ``pricing_agent_v1``, declared at
-    specs/examples/pricing/pricing.yaml:59.
+    Feature service ``pricing_agent_v1``, declared in
+    specs/examples/pricing/pricing.yaml.
     """
 
     NAME: Final = "pricing_agent_v1"

@@ -1,0 +1,79 @@
+package serving
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
+	"floe.dev/floe/services/featureserver/internal/online"
+	"floe.dev/floe/services/featureserver/internal/registry"
+	"google.golang.org/protobuf/proto"
+)
+
+// benchRegistry has one view of 50 doubles and services of its first 10 and all 50.
+func benchRegistry(b *testing.B) *registry.Registry {
+	var feats, refs []string
+	for i := 0; i < 50; i++ {
+		feats = append(feats, fmt.Sprintf("{name: f%02d, type: double}", i))
+		refs = append(refs, fmt.Sprintf("v:f%02d", i))
+	}
+	spec := fmt.Sprintf(`
+entities: [{name: user, join_keys: [{name: user_id, type: int64}]}]
+sources: [{name: t, table: ns.t}]
+feature_views: [{name: v, entity: user, source: t, features: [%s]}]
+feature_services:
+  - {name: s10, features: [%s]}
+  - {name: s50, features: [%s]}
+`, strings.Join(feats, ", "), strings.Join(refs[:10], ", "), strings.Join(refs, ", "))
+	reg, err := registry.Compile(map[string][]byte{"b.yaml": []byte(spec)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return reg
+}
+
+// BenchmarkRead measures the read path above the store (plan, keys, decode, column
+// building) and protobuf marshalling of the answer, with the in-process store.
+func BenchmarkRead(b *testing.B) {
+	reg := benchRegistry(b)
+	v, _ := reg.FeatureView("v")
+	store := online.NewMemory()
+	enc := online.NewRowEncoder(v)
+	values := make([]online.Value, 50)
+	for i := range values {
+		values[i] = online.Value{Float: float64(i) * 1.5}
+	}
+	var entries []online.Entry
+	for id := 0; id < 1000; id++ {
+		row, _ := enc.Encode(1, 1, values)
+		entries = append(entries, online.Entry{Key: online.Key("v", fmt.Sprint(id)), Value: row})
+	}
+	if err := store.Put(context.Background(), entries); err != nil {
+		b.Fatal(err)
+	}
+	r := NewReader(reg, store)
+	for _, tc := range []struct {
+		service  string
+		entities int
+	}{{"s10", 1}, {"s10", 100}, {"s50", 100}} {
+		ids := make([]int64, tc.entities)
+		for i := range ids {
+			ids[i] = int64(i * 7 % 1000)
+		}
+		req := serviceReq(tc.service, []*floev1.EntityColumn{{JoinKey: "user_id", Values: &floev1.EntityColumn_Int64Values{Int64Values: &floev1.Int64List{Values: ids}}}})
+		b.Run(fmt.Sprintf("%dx%s", tc.entities, tc.service[1:]), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := r.Read(context.Background(), req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := proto.Marshal(resp); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
