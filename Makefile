@@ -33,8 +33,13 @@ $(BIN)/protoc-gen-go:
 $(BIN)/protoc-gen-connect-go:
 	GOBIN=$(BIN) go install connectrpc.com/connect/cmd/protoc-gen-connect-go@$(PROTOC_GEN_CONNECT_GO_VERSION)
 
+# `npm ci` refuses these lockfiles: the registry these machines reach does not serve
+# other platforms' optional packages (buf-darwin-*, rollup-*), so the lockfiles cannot
+# list them. `npm install --no-save` follows the lockfile and leaves it untouched.
+NPM_INSTALL := npm install --no-audit --no-fund --no-save
+
 $(BUF): tools/package.json tools/package-lock.json
-	cd tools && npm ci --no-audit --no-fund
+	cd tools && $(NPM_INSTALL)
 	@touch $@
 
 $(VENV)/.installed: sdk/python/pyproject.toml
@@ -44,7 +49,7 @@ $(VENV)/.installed: sdk/python/pyproject.toml
 	@touch $@
 
 sdk/ts/node_modules/.package-lock.json: sdk/ts/package.json sdk/ts/package-lock.json
-	cd sdk/ts && npm ci --no-audit --no-fund
+	cd sdk/ts && $(NPM_INSTALL)
 
 .PHONY: tools
 tools: $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go $(BUF) $(VENV)/.installed sdk/ts/node_modules/.package-lock.json ## install pinned generators, the Python venv and npm packages

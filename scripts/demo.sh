@@ -19,11 +19,6 @@ echo "==> writing example data (1,000 users, event times in the last hours)"
 "$floe" example-data --project pricing --out "$data/input" --rows 1000 > "$data/files.txt"
 cat "$data/files.txt"
 
-echo "==> ingesting into Iceberg (SQL catalog on SQLite, warehouse $data/warehouse)"
-while read -r view file; do
-  "$floe" ingest --config "$config" --view "$view" --file "$file"
-done < "$data/files.txt"
-
 echo "==> starting floe serve on $url (log: $log)"
 "$floe" serve --config "$config" > "$log" 2>&1 &
 pid=$!
@@ -35,7 +30,12 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$url/readyz"; echo
 
-echo "==> materializing the latest snapshots into the online store"
+echo "==> ingesting into Iceberg (SQL catalog on SQLite, warehouse $data/warehouse)"
+while read -r view file; do
+  "$floe" ingest --config "$config" --view "$view" --file "$file"
+done < "$data/files.txt"
+
+echo "==> materializing the new snapshots into the server's online store"
 "$floe" materialize --server "$url"
 
 echo "==> GET $url/v1/features/user/42"

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
+
+	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
 )
 
 // This file drives load: the sequential latency pass and the concurrent
@@ -231,4 +234,53 @@ func parseScenario(s string, services map[string]benchService) (scenario, error)
 		return scenario{}, fmt.Errorf("scenario %q: entities must be positive", s)
 	}
 	return scenario{name: s, entities: n, service: svc}, nil
+}
+
+// runScenarios runs, for each scenario, the raw-redis baseline and then each Floe
+// protocol: a latency pass and a throughput pass each. It stops early if the
+// server dies.
+func runScenarios(ctx context.Context, s runSettings, rg *rig, scenarios []scenario, logf func(string, ...any)) ([]*result, error) {
+	clients := []benchClient{{protoRaw, func(svc benchService) callerFactory { return rawCaller(rg.rdb, svc) }}}
+	for _, p := range splitList(s.Protocols) {
+		var c floev1connect.ServingServiceClient
+		var tr *http.Transport
+		if p == protoGRPC {
+			c, tr = newGRPCClient(rg.baseURL, s.Gzip)
+		} else {
+			c, tr = newConnectClient(rg.baseURL, s.Concurrency, s.Gzip)
+		}
+		defer tr.CloseIdleConnections()
+		clients = append(clients, benchClient{p, func(svc benchService) callerFactory { return servingCaller(c, svc) }})
+	}
+	var results []*result
+	for _, sc := range scenarios {
+		var raw *result
+		for _, c := range clients {
+			f := c.callers(sc.service)
+			lat, err := latencyPass(ctx, f, sc, s.Entities, s.Warmup, s.Requests, s.Seed)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s latency pass: %w", sc.name, c.name, err)
+			}
+			tp, err := throughputPass(ctx, f, sc, s.Entities, s.Concurrency, s.LoadWarmup, s.Duration, s.Seed+1, rg.watch)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s throughput pass: %w", sc.name, c.name, err)
+			}
+			r := &result{scenario: sc, protocol: c.name, latency: lat, throughput: tp}
+			if c.name == protoRaw {
+				raw = r
+			} else if raw != nil && raw.throughput.reqPerSec() > 0 {
+				r.ratio = tp.reqPerSec() / raw.throughput.reqPerSec()
+			}
+			results = append(results, r)
+			note := ""
+			if !r.valid() {
+				note = " (INVALID: see below)"
+			}
+			logf("%-7s %-9s p99 %s, %s req/s%s", sc.name, c.name, ms(lat.percentile(0.99)), thousands(tp.reqPerSec()), note)
+			if rg.srv.exited() {
+				return nil, fmt.Errorf("floe serve exited during the %s %s passes (%v)\n--- server log ---\n%s", sc.name, c.name, rg.srv.err, rg.srv.logTail(8192))
+			}
+		}
+	}
+	return results, nil
 }

@@ -19,19 +19,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-
-	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
 )
 
 // runSettings are the flags of a run (also written to the JSON report).
@@ -49,6 +42,7 @@ type runSettings struct {
 	Protocols    string        `json:"protocols"`
 	Gzip         bool          `json:"gzip"`
 	Seed         uint64        `json:"seed"`
+	ServerEnv    envList       `json:"server_env,omitempty"`
 	JSON         string        `json:"-"`
 	Keep         bool          `json:"-"`
 	ReadyTimeout time.Duration `json:"-"`
@@ -104,6 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (runSettings, error) {
 	fs.StringVar(&s.Protocols, "protocols", "connect,grpc", "comma-separated Floe protocols: connect, grpc (the raw-redis baseline always runs)")
 	fs.BoolVar(&s.Gzip, "gzip", true, "let clients accept gzipped responses, as connect-go clients do by default")
 	fs.Uint64Var(&s.Seed, "seed", 1, "seed of the random entity ids")
+	fs.Var(&s.ServerEnv, "server-env", "KEY=VALUE added to floe serve's environment, e.g. GOGC=400 or FLOE_L1_ENABLED=true (repeatable)")
 	fs.StringVar(&s.JSON, "json", "", "also write the figures to this JSON file")
 	fs.BoolVar(&s.Keep, "keep", false, "keep the temp dir (project, data, logs) after the run")
 	fs.DurationVar(&s.ReadyTimeout, "ready-timeout", time.Minute, "how long to wait for the server's /readyz")
@@ -141,6 +136,19 @@ func parseFlags(args []string, stderr io.Writer) (runSettings, error) {
 	return s, nil
 }
 
+// envList is a repeatable KEY=VALUE flag.
+type envList []string
+
+func (l *envList) String() string { return strings.Join(*l, " ") }
+
+func (l *envList) Set(v string) error {
+	if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	*l = append(*l, v)
+	return nil
+}
+
 func splitList(s string) []string {
 	var out []string
 	for _, p := range strings.Split(s, ",") {
@@ -168,123 +176,22 @@ func bench(ctx context.Context, s runSettings, stdout, stderr io.Writer) (bool, 
 		}
 		scenarios = append(scenarios, sc)
 	}
-	floeBin, err := filepath.Abs(s.FloeBin)
-	if err != nil {
-		return false, fmt.Errorf("--floe: %w", err)
-	}
-	if st, err := os.Stat(floeBin); err != nil || st.IsDir() {
-		return false, fmt.Errorf("floe binary %s not found: run `make build` first or pass --floe", floeBin)
-	}
-
-	dir, err := os.MkdirTemp("", "floe-bench-")
-	if err != nil {
-		return false, fmt.Errorf("create temp dir: %w", err)
-	}
-	if s.Keep {
-		fmt.Fprintln(stderr, "floe-bench: keeping", dir)
-	} else {
-		defer os.RemoveAll(dir)
-	}
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "floe-bench: "+format+"\n", args...) }
-
-	// Redis.
-	watch := &cpuWatch{}
-	watch.watch("bench", os.Getpid())
-	redisAddr := s.Redis
-	if redisAddr == "" {
-		p, addr, err := startRedis(ctx, s.RedisServer, dir)
-		if err != nil {
-			return false, err
-		}
-		defer p.stop(5 * time.Second)
-		watch.watch("redis", p.cmd.Process.Pid)
-		redisAddr = addr
-		logf("started redis-server on %s", addr)
-	} else if err := waitRedis(ctx, redisAddr, nil, 5*time.Second); err != nil {
-		return false, fmt.Errorf("--redis %s: %w", redisAddr, err)
+	rg, err := setUp(ctx, s, logf)
+	if rg != nil {
+		defer rg.close()
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr, PoolSize: 4 * s.Concurrency})
-	defer rdb.Close()
-
-	// Project, data and the real write path.
-	start := time.Now()
-	files, err := writeProject(dir, s.Entities, start)
 	if err != nil {
 		return false, err
 	}
-	port, err := freePort()
+	results, err := runScenarios(ctx, s, rg, scenarios, logf)
 	if err != nil {
 		return false, err
-	}
-	listen := "127.0.0.1:" + strconv.Itoa(port)
-	cfg, err := writeConfig(dir, listen, redisAddr)
-	if err != nil {
-		return false, err
-	}
-	for _, v := range []string{viewA, viewB} {
-		out, err := runStep(ctx, s.SetupTimeout, floeBin, "ingest", "--config", cfg, "--view", v, "--file", files[v])
-		if err != nil {
-			return false, err
-		}
-		logf("ingest %s: %s", v, strings.TrimSpace(out))
-	}
-	out, err := runStep(ctx, s.SetupTimeout, floeBin, "materialize", "--config", cfg)
-	if err != nil {
-		return false, err
-	}
-	logf("materialize: %s", strings.ReplaceAll(strings.TrimSpace(out), "\n", "; "))
-	baseURL := "http://" + listen
-	srv, err := startServer(ctx, floeBin, cfg, dir, baseURL, s.ReadyTimeout)
-	if err != nil {
-		return false, err
-	}
-	defer srv.stop(10 * time.Second)
-	watch.watch("floe", srv.cmd.Process.Pid)
-	logf("floe serve ready on %s (setup took %s)", listen, time.Since(start).Round(time.Millisecond))
-
-	// Load.
-	clients := []benchClient{{protoRaw, func(svc benchService) callerFactory { return rawCaller(rdb, svc) }}}
-	for _, p := range splitList(s.Protocols) {
-		var c floev1connect.ServingServiceClient
-		var tr *http.Transport
-		if p == protoGRPC {
-			c, tr = newGRPCClient(baseURL, s.Gzip)
-		} else {
-			c, tr = newConnectClient(baseURL, s.Concurrency, s.Gzip)
-		}
-		defer tr.CloseIdleConnections()
-		clients = append(clients, benchClient{p, func(svc benchService) callerFactory { return servingCaller(c, svc) }})
-	}
-	var results []*result
-	for _, sc := range scenarios {
-		var raw *result
-		for _, c := range clients {
-			f := c.callers(sc.service)
-			lat, err := latencyPass(ctx, f, sc, s.Entities, s.Warmup, s.Requests, s.Seed)
-			if err != nil {
-				return false, fmt.Errorf("%s %s latency pass: %w", sc.name, c.name, err)
-			}
-			tp, err := throughputPass(ctx, f, sc, s.Entities, s.Concurrency, s.LoadWarmup, s.Duration, s.Seed+1, watch)
-			if err != nil {
-				return false, fmt.Errorf("%s %s throughput pass: %w", sc.name, c.name, err)
-			}
-			r := &result{scenario: sc, protocol: c.name, latency: lat, throughput: tp}
-			if c.name == protoRaw {
-				raw = r
-			} else if raw != nil && raw.throughput.reqPerSec() > 0 {
-				r.ratio = tp.reqPerSec() / raw.throughput.reqPerSec()
-			}
-			results = append(results, r)
-			logf("%-7s %-9s p99 %s, %s req/s%s", sc.name, c.name, ms(lat.percentile(0.99)), thousands(tp.reqPerSec()), invalidNote(r))
-			if srv.exited() {
-				return false, fmt.Errorf("floe serve exited during the %s %s passes (%v)\n--- server log ---\n%s", sc.name, c.name, srv.err, srv.logTail(8192))
-			}
-		}
 	}
 
 	// Report.
 	env := environment{LoadAverageAtStart: startLoad, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
-		RedisVersion: redisVersion(ctx, rdb), RedisAddr: redisAddr}
+		RedisVersion: redisVersion(ctx, rg.rdb), RedisAddr: rg.redisAddr}
 	targets := evaluateTargets(results)
 	compression := "gzip accepted (connect-go default)"
 	if !s.Gzip {
@@ -293,8 +200,12 @@ func bench(ctx context.Context, s runSettings, stdout, stderr io.Writer) (bool, 
 	if startLoad > float64(env.CPUs)/2 {
 		fmt.Fprintf(stdout, "\nWARNING: the 1-minute load average was %.1f on %d CPUs when the bench started: other work was running; check the \"other procs\" column below.\n", startLoad, env.CPUs)
 	}
-	fmt.Fprintf(stdout, "\nFloe online read path: %d users; latency = %d sequential requests after %d warm-up; load = %d workers for %s; %d CPUs, %s, redis %s; responses: %s\n\n",
+	fmt.Fprintf(stdout, "\nFloe online read path: %d users; latency = %d sequential requests after %d warm-up; load = %d workers for %s; %d CPUs, %s, redis %s; responses: %s",
 		s.Entities, s.Requests, s.Warmup, s.Concurrency, s.Duration, env.CPUs, env.GoVersion, env.RedisVersion, compression)
+	if len(s.ServerEnv) > 0 {
+		fmt.Fprintf(stdout, "; server env: %s", s.ServerEnv.String())
+	}
+	fmt.Fprint(stdout, "\n\n")
 	printTable(stdout, results, targets)
 	if s.JSON != "" {
 		if err := writeJSON(s.JSON, s, env, results, targets); err != nil {
@@ -308,18 +219,4 @@ func bench(ctx context.Context, s runSettings, stdout, stderr io.Writer) (bool, 
 		}
 	}
 	return true, nil
-}
-
-// runStep runs one floe setup command bounded by timeout.
-func runStep(ctx context.Context, timeout time.Duration, bin string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	return runFloe(ctx, bin, args...)
-}
-
-func invalidNote(r *result) string {
-	if r.valid() {
-		return ""
-	}
-	return " (INVALID: see below)"
 }

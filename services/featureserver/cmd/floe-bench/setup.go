@@ -12,102 +12,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// This file starts and stops the processes the bench needs: a redis-server of its
-// own and `floe serve`, and runs the one-shot `floe ingest` and `floe materialize`.
-// Every wait is bounded, every address is on loopback.
-
-// proc is a child process whose output goes to a log file.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{} // closed when the process has exited
-	err  error         // Wait's result, valid once done is closed
-}
-
-// startProc starts name with args, stdout and stderr to logPath.
-func startProc(name, logPath string, args ...string) (*proc, error) {
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("create log of %s: %w", name, err)
-	}
-	cmd := exec.Command(name, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &proc{name: filepath.Base(name), cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		_ = f.Close()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// exited reports whether the process has ended.
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop asks the process to end (SIGTERM), then kills it if it has not ended within
-// grace. It is safe to call more than once.
-func (p *proc) stop(grace time.Duration) {
-	if p == nil || p.exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return
-	case <-time.After(grace):
-	}
-	_ = p.cmd.Process.Kill()
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-	}
-}
-
-// logTail returns the last max bytes of the process's log.
-func (p *proc) logTail(max int64) string {
-	return fileTail(p.log, max)
-}
-
-func fileTail(path string, max int64) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", path, err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > max {
-		_, _ = f.Seek(st.Size()-max, io.SeekStart)
-	}
-	b, _ := io.ReadAll(f)
-	return string(b)
-}
-
-// freePort returns a TCP port that is free on 127.0.0.1 right now.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free loopback port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+// This file sets a run up: a redis-server of its own (or --redis), the bench
+// project, the real write path (`floe ingest`, `floe materialize`) and `floe
+// serve`. Every wait is bounded, every address is on loopback.
 
 // checkLoopback fails unless addr is host:port with a loopback host: the bench
 // floods what it talks to and must never be pointed at a shared server.
@@ -137,7 +49,7 @@ func startRedis(ctx context.Context, bin, dir string) (*proc, string, error) {
 			return nil, "", err
 		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
-		p, err := startProc(bin, filepath.Join(dir, fmt.Sprintf("redis-%d.log", port)),
+		p, err := startProc(bin, filepath.Join(dir, fmt.Sprintf("redis-%d.log", port)), nil,
 			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 			"--dir", dir, "--daemonize", "no")
 		if err != nil {
@@ -180,18 +92,6 @@ func waitRedis(ctx context.Context, addr string, p *proc, timeout time.Duration)
 	return fmt.Errorf("no answer to PING within %s: %w", timeout, err)
 }
 
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // writeConfig writes the floe configuration of the bench project: specs, catalog
 // and warehouse in dir, Redis as the online store, the server on listen.
 func writeConfig(dir, listen, redisAddr string) (string, error) {
@@ -229,10 +129,11 @@ func runFloe(ctx context.Context, bin string, args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
-// startServer starts `floe serve` and waits until /readyz answers 200. On failure
-// the server is stopped and the error carries the end of its log.
-func startServer(ctx context.Context, bin, cfgPath, dir, baseURL string, timeout time.Duration) (*proc, error) {
-	p, err := startProc(bin, filepath.Join(dir, "floe-serve.log"), "serve", "--config", cfgPath)
+// startServer starts `floe serve` with the extra environment env and waits until
+// /readyz answers 200. On failure the server is stopped and the error carries the
+// end of its log.
+func startServer(ctx context.Context, bin, cfgPath, dir, baseURL string, env []string, timeout time.Duration) (*proc, error) {
+	p, err := startProc(bin, filepath.Join(dir, "floe-serve.log"), env, "serve", "--config", cfgPath)
 	if err != nil {
 		return nil, err
 	}
@@ -286,4 +187,110 @@ func redisVersion(ctx context.Context, c *redis.Client) string {
 		}
 	}
 	return ""
+}
+
+// rig is everything a run set up: the temp dir, Redis, the server, the clients'
+// shared Redis connection and the CPU accounting. close releases all of it.
+type rig struct {
+	dir       string
+	redisAddr string
+	rdb       *redis.Client
+	baseURL   string
+	srv       *proc
+	watch     *cpuWatch
+	closers   []func() // run in reverse order by close
+}
+
+// close stops what the rig started, last started first.
+func (r *rig) close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
+	}
+	r.closers = nil
+}
+
+// setUp prepares a run: a temp dir, Redis (started, or --redis), the bench project
+// and its data, the real write path (floe ingest per view, then floe materialize
+// into Redis), and `floe serve` answering /readyz. The returned rig, even with an
+// error, must be closed.
+func setUp(ctx context.Context, s runSettings, logf func(string, ...any)) (*rig, error) {
+	floeBin, err := filepath.Abs(s.FloeBin)
+	if err != nil {
+		return nil, fmt.Errorf("--floe: %w", err)
+	}
+	if st, err := os.Stat(floeBin); err != nil || st.IsDir() {
+		return nil, fmt.Errorf("floe binary %s not found: run `make build` first or pass --floe", floeBin)
+	}
+	dir, err := os.MkdirTemp("", "floe-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("create temp dir: %w", err)
+	}
+	rg := &rig{dir: dir, watch: &cpuWatch{}}
+	if s.Keep {
+		logf("keeping %s", dir)
+	} else {
+		rg.closers = append(rg.closers, func() { _ = os.RemoveAll(dir) })
+	}
+	rg.watch.watch("bench", os.Getpid())
+
+	// Redis.
+	rg.redisAddr = s.Redis
+	if rg.redisAddr == "" {
+		p, addr, err := startRedis(ctx, s.RedisServer, dir)
+		if err != nil {
+			return rg, err
+		}
+		rg.closers = append(rg.closers, func() { p.stop(5 * time.Second) })
+		rg.watch.watch("redis", p.cmd.Process.Pid)
+		rg.redisAddr = addr
+		logf("started redis-server on %s", addr)
+	} else if err := waitRedis(ctx, rg.redisAddr, nil, 5*time.Second); err != nil {
+		return rg, fmt.Errorf("--redis %s: %w", rg.redisAddr, err)
+	}
+	rg.rdb = redis.NewClient(&redis.Options{Addr: rg.redisAddr, PoolSize: 4 * s.Concurrency})
+	rg.closers = append(rg.closers, func() { _ = rg.rdb.Close() })
+
+	// Project, data and the real write path.
+	start := time.Now()
+	files, err := writeProject(dir, s.Entities, start)
+	if err != nil {
+		return rg, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return rg, err
+	}
+	listen := "127.0.0.1:" + strconv.Itoa(port)
+	cfg, err := writeConfig(dir, listen, rg.redisAddr)
+	if err != nil {
+		return rg, err
+	}
+	step := func(args ...string) (string, error) {
+		ctx, cancel := context.WithTimeout(ctx, s.SetupTimeout)
+		defer cancel()
+		return runFloe(ctx, floeBin, args...)
+	}
+	for _, v := range []string{viewA, viewB} {
+		out, err := step("ingest", "--config", cfg, "--view", v, "--file", files[v])
+		if err != nil {
+			return rg, err
+		}
+		logf("ingest %s: %s", v, strings.TrimSpace(out))
+	}
+	out, err := step("materialize", "--config", cfg)
+	if err != nil {
+		return rg, err
+	}
+	logf("materialize: %s", strings.ReplaceAll(strings.TrimSpace(out), "\n", "; "))
+
+	// The server, as its own process.
+	rg.baseURL = "http://" + listen
+	rg.srv, err = startServer(ctx, floeBin, cfg, dir, rg.baseURL, s.ServerEnv, s.ReadyTimeout)
+	if err != nil {
+		return rg, err
+	}
+	rg.closers = append(rg.closers, func() { rg.srv.stop(10 * time.Second) })
+	rg.watch.watch("floe", rg.srv.cmd.Process.Pid)
+	logf("floe serve ready on %s (setup took %s)", listen, time.Since(start).Round(time.Millisecond))
+	return rg, nil
 }

@@ -300,17 +300,20 @@ func (r *Redis) Close() error {
 }
 
 // redisError adds context to an error from go-redis and classifies it. Errors that
-// mean the backend cannot serve (network failures, refused or dropped connections,
-// pool timeouts, a cluster that is down or failing over, a server still loading)
-// wrap ErrUnavailable; when the caller's context also ended, they wrap its error
-// too, so that serving can tell a deadline from an outage. Errors that Redis
-// answered for a reason of its own (wrong type, out of memory, auth) do not wrap
-// ErrUnavailable: retrying elsewhere or degrading would not help. The underlying
-// message is kept in every case.
+// mean the backend could not serve (network failures, refused or dropped
+// connections, pool timeouts, a cluster that is down or failing over, a server still
+// loading) wrap ErrUnavailable. When the caller's context ended during the call, the
+// error wraps both ErrUnavailable and the context's error: the backend did not answer
+// in time, whether it is down or slow, and serving checks the context first to pick
+// DEADLINE_EXCEEDED or CANCELED while still seeing that the store failed. (A context
+// that had ended before the call is reported by the methods alone, as not an
+// outage.) Errors Redis answered for a reason of its own (wrong type, out of memory,
+// authentication) do not wrap ErrUnavailable: retrying elsewhere or degrading would
+// not help. The underlying message is kept in every case.
 func redisError(ctx context.Context, op string, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	if ctxErr := contextEnded(ctx); ctxErr != nil {
 		if errors.Is(err, ctxErr) {
-			return fmt.Errorf("redis %s: %w", op, err)
+			return fmt.Errorf("redis %s: %w: %w", op, ErrUnavailable, err)
 		}
 		return fmt.Errorf("redis %s: %w: %w (%v)", op, ErrUnavailable, ctxErr, err)
 	}
@@ -318,6 +321,19 @@ func redisError(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("redis %s: %w: %v", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("redis %s: %w", op, err)
+}
+
+// contextEnded returns ctx's error, or DeadlineExceeded once its deadline has passed:
+// go-redis sets socket deadlines from the context's, and the socket can time out a
+// moment before the context's own timer marks it done.
+func contextEnded(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // redisUnavailable reports whether err means the backend cannot serve right now.

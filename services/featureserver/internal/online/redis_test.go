@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -295,15 +296,39 @@ func TestRedisDeadlineBoundsIO(t *testing.T) {
 
 // TestRedisServerErrorIsNotUnavailable checks the other side of the classification:
 // an error Redis answers for a reason of its own is not an outage, so serving does
-// not mistake misconfiguration for a transient failure.
+// not mistake misconfiguration or a full server for a transient failure.
 func TestRedisServerErrorIsNotUnavailable(t *testing.T) {
-	srv := testenv.Redis(t)
-	r := newRedis(t, online.RedisOptions{Addrs: []string{srv.Addr()}, Password: "not-configured-on-the-server"})
-	err := r.Ping(t.Context())
-	if err == nil {
-		t.Fatal("Ping with a password the server does not have: no error")
+	if os.Getenv(testenv.EnvRedisAddr) != "" {
+		t.Skipf("reconfigures the server, which must not be the shared one %s names", testenv.EnvRedisAddr)
 	}
-	if errors.Is(err, online.ErrUnavailable) {
+	srv := testenv.Redis(t)
+	admin := newRedis(t, online.RedisOptions{Addrs: []string{srv.Addr()}})
+	ctx := t.Context()
+	config := func(name, value string) {
+		t.Helper()
+		if err := admin.Client().ConfigSet(ctx, name, value).Err(); err != nil {
+			t.Fatalf("CONFIG SET %s %s: %v", name, value, err)
+		}
+	}
+
+	// A server out of memory refuses writes with OOM.
+	config("maxmemory-policy", "noeviction")
+	config("maxmemory", "1")
+	err := admin.Put(ctx, []online.Entry{{Key: online.Key("oom", "1"), Value: []byte("v")}})
+	config("maxmemory", "0")
+	if err == nil {
+		t.Error("Put to a server out of memory: no error")
+	} else if errors.Is(err, online.ErrUnavailable) {
+		t.Errorf("an OOM error wraps ErrUnavailable: %v", err)
+	}
+
+	// A server that requires a password refuses a client without one with NOAUTH.
+	config("requirepass", "s3cret")
+	stranger := newRedis(t, online.RedisOptions{Addrs: []string{srv.Addr()}, MaxRetries: -1})
+	_, err = stranger.Get(ctx, []string{online.Key("noauth", "1")})
+	if err == nil {
+		t.Error("Get without the password the server requires: no error")
+	} else if errors.Is(err, online.ErrUnavailable) {
 		t.Errorf("an authentication error wraps ErrUnavailable: %v", err)
 	}
 }

@@ -129,7 +129,7 @@ func (r *Reader) entityIDs(p *plan, cols []*floev1.EntityColumn) ([][]string, in
 		switch v := c.GetValues().(type) {
 		case *floev1.EntityColumn_Int64Values:
 			if key.Type != registry.TypeInt64 {
-				return nil, 0, invalid("entities[%d]: join key %q is a %s, but int64 values were given", i, name, key.Type)
+				return nil, 0, invalid("entities[%d]: join key %q has type %s, but int64 values were given", i, name, key.Type)
 			}
 			ids = make([]string, len(v.Int64Values.GetValues()))
 			for j, x := range v.Int64Values.GetValues() {
@@ -137,7 +137,7 @@ func (r *Reader) entityIDs(p *plan, cols []*floev1.EntityColumn) ([][]string, in
 			}
 		case *floev1.EntityColumn_StringValues:
 			if key.Type != registry.TypeString {
-				return nil, 0, invalid("entities[%d]: join key %q is a %s, but string values were given", i, name, key.Type)
+				return nil, 0, invalid("entities[%d]: join key %q has type %s, but string values were given", i, name, key.Type)
 			}
 			ids = v.StringValues.GetValues()
 		default:
