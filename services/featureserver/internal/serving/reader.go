@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"connectrpc.com/connect"
+
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
 	"floe.dev/floe/services/featureserver/internal/online"
 	"floe.dev/floe/services/featureserver/internal/registry"
@@ -104,6 +106,9 @@ func (r *Reader) Read(ctx context.Context, req *floev1.GetOnlineFeaturesRequest)
 	ids, n, err := r.entityIDs(p, req.GetEntities())
 	if err != nil {
 		return nil, err
+	}
+	if req.GetAsOf() != nil {
+		return nil, connect.NewError(connect.CodeUnimplemented, errors.New("as_of reads are not served by this server version"))
 	}
 	return r.read(ctx, p, ids, n)
 }

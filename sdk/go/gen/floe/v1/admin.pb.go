@@ -9,6 +9,7 @@ package floev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -156,11 +157,364 @@ func (x *MaterializeResponse) GetUpToDate() bool {
 	return false
 }
 
+type ListSnapshotsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	View  string                 `protobuf:"bytes,1,opt,name=view,proto3" json:"view,omitempty"`
+	// Maximum number of snapshots to return, newest first; 0 means 100.
+	Limit         uint32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSnapshotsRequest) Reset() {
+	*x = ListSnapshotsRequest{}
+	mi := &file_floe_v1_admin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSnapshotsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSnapshotsRequest) ProtoMessage() {}
+
+func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_admin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSnapshotsRequest.ProtoReflect.Descriptor instead.
+func (*ListSnapshotsRequest) Descriptor() ([]byte, []int) {
+	return file_floe_v1_admin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListSnapshotsRequest) GetView() string {
+	if x != nil {
+		return x.View
+	}
+	return ""
+}
+
+func (x *ListSnapshotsRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// Snapshot is one Iceberg snapshot of a view's table.
+type Snapshot struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	SnapshotId  int64                  `protobuf:"varint,1,opt,name=snapshot_id,json=snapshotId,proto3" json:"snapshot_id,omitempty"`
+	ParentId    int64                  `protobuf:"varint,2,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	CommittedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=committed_at,json=committedAt,proto3" json:"committed_at,omitempty"`
+	// Iceberg operation: append, overwrite, delete or replace.
+	Operation      string `protobuf:"bytes,4,opt,name=operation,proto3" json:"operation,omitempty"`
+	AddedRecords   int64  `protobuf:"varint,5,opt,name=added_records,json=addedRecords,proto3" json:"added_records,omitempty"`
+	DeletedRecords int64  `protobuf:"varint,6,opt,name=deleted_records,json=deletedRecords,proto3" json:"deleted_records,omitempty"`
+	// Whether the online store has been materialized from this snapshot or a later one.
+	Materialized  bool `protobuf:"varint,7,opt,name=materialized,proto3" json:"materialized,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Snapshot) Reset() {
+	*x = Snapshot{}
+	mi := &file_floe_v1_admin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Snapshot) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Snapshot) ProtoMessage() {}
+
+func (x *Snapshot) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_admin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Snapshot.ProtoReflect.Descriptor instead.
+func (*Snapshot) Descriptor() ([]byte, []int) {
+	return file_floe_v1_admin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Snapshot) GetSnapshotId() int64 {
+	if x != nil {
+		return x.SnapshotId
+	}
+	return 0
+}
+
+func (x *Snapshot) GetParentId() int64 {
+	if x != nil {
+		return x.ParentId
+	}
+	return 0
+}
+
+func (x *Snapshot) GetCommittedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CommittedAt
+	}
+	return nil
+}
+
+func (x *Snapshot) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
+func (x *Snapshot) GetAddedRecords() int64 {
+	if x != nil {
+		return x.AddedRecords
+	}
+	return 0
+}
+
+func (x *Snapshot) GetDeletedRecords() int64 {
+	if x != nil {
+		return x.DeletedRecords
+	}
+	return 0
+}
+
+func (x *Snapshot) GetMaterialized() bool {
+	if x != nil {
+		return x.Materialized
+	}
+	return false
+}
+
+type ListSnapshotsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Snapshots     []*Snapshot            `protobuf:"bytes,1,rep,name=snapshots,proto3" json:"snapshots,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSnapshotsResponse) Reset() {
+	*x = ListSnapshotsResponse{}
+	mi := &file_floe_v1_admin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSnapshotsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSnapshotsResponse) ProtoMessage() {}
+
+func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_admin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSnapshotsResponse.ProtoReflect.Descriptor instead.
+func (*ListSnapshotsResponse) Descriptor() ([]byte, []int) {
+	return file_floe_v1_admin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListSnapshotsResponse) GetSnapshots() []*Snapshot {
+	if x != nil {
+		return x.Snapshots
+	}
+	return nil
+}
+
+type GetFreshnessRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFreshnessRequest) Reset() {
+	*x = GetFreshnessRequest{}
+	mi := &file_floe_v1_admin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFreshnessRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFreshnessRequest) ProtoMessage() {}
+
+func (x *GetFreshnessRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_admin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFreshnessRequest.ProtoReflect.Descriptor instead.
+func (*GetFreshnessRequest) Descriptor() ([]byte, []int) {
+	return file_floe_v1_admin_proto_rawDescGZIP(), []int{5}
+}
+
+// ViewFreshness says how far the online store is behind Iceberg for one view.
+type ViewFreshness struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	View  string                 `protobuf:"bytes,1,opt,name=view,proto3" json:"view,omitempty"`
+	// Current snapshot of the view's table; unset when the table has none.
+	Latest *Snapshot `protobuf:"bytes,2,opt,name=latest,proto3" json:"latest,omitempty"`
+	// Snapshot the online store was last materialized from; 0 when never.
+	MaterializedSnapshotId  int64                  `protobuf:"varint,3,opt,name=materialized_snapshot_id,json=materializedSnapshotId,proto3" json:"materialized_snapshot_id,omitempty"`
+	MaterializedCommittedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=materialized_committed_at,json=materializedCommittedAt,proto3" json:"materialized_committed_at,omitempty"`
+	// Seconds between the commit of `latest` and that of the materialized snapshot;
+	// 0 when up to date.
+	LagSeconds    float64 `protobuf:"fixed64,5,opt,name=lag_seconds,json=lagSeconds,proto3" json:"lag_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ViewFreshness) Reset() {
+	*x = ViewFreshness{}
+	mi := &file_floe_v1_admin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ViewFreshness) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ViewFreshness) ProtoMessage() {}
+
+func (x *ViewFreshness) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_admin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ViewFreshness.ProtoReflect.Descriptor instead.
+func (*ViewFreshness) Descriptor() ([]byte, []int) {
+	return file_floe_v1_admin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ViewFreshness) GetView() string {
+	if x != nil {
+		return x.View
+	}
+	return ""
+}
+
+func (x *ViewFreshness) GetLatest() *Snapshot {
+	if x != nil {
+		return x.Latest
+	}
+	return nil
+}
+
+func (x *ViewFreshness) GetMaterializedSnapshotId() int64 {
+	if x != nil {
+		return x.MaterializedSnapshotId
+	}
+	return 0
+}
+
+func (x *ViewFreshness) GetMaterializedCommittedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MaterializedCommittedAt
+	}
+	return nil
+}
+
+func (x *ViewFreshness) GetLagSeconds() float64 {
+	if x != nil {
+		return x.LagSeconds
+	}
+	return 0
+}
+
+type GetFreshnessResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Views         []*ViewFreshness       `protobuf:"bytes,1,rep,name=views,proto3" json:"views,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFreshnessResponse) Reset() {
+	*x = GetFreshnessResponse{}
+	mi := &file_floe_v1_admin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFreshnessResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFreshnessResponse) ProtoMessage() {}
+
+func (x *GetFreshnessResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_admin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFreshnessResponse.ProtoReflect.Descriptor instead.
+func (*GetFreshnessResponse) Descriptor() ([]byte, []int) {
+	return file_floe_v1_admin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetFreshnessResponse) GetViews() []*ViewFreshness {
+	if x != nil {
+		return x.Views
+	}
+	return nil
+}
+
 var File_floe_v1_admin_proto protoreflect.FileDescriptor
 
 const file_floe_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x13floe/v1/admin.proto\x12\afloe.v1\"*\n" +
+	"\x13floe/v1/admin.proto\x12\afloe.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"*\n" +
 	"\x12MaterializeRequest\x12\x14\n" +
 	"\x05views\x18\x01 \x03(\tR\x05views\"\xbc\x01\n" +
 	"\x13MaterializeResponse\x12\x12\n" +
@@ -171,9 +525,35 @@ const file_floe_v1_admin_proto_rawDesc = "" +
 	"\frows_written\x18\x04 \x01(\x03R\vrowsWritten\x12\x12\n" +
 	"\x04done\x18\x05 \x01(\bR\x04done\x12\x1c\n" +
 	"\n" +
-	"up_to_date\x18\x06 \x01(\bR\bupToDate2Z\n" +
+	"up_to_date\x18\x06 \x01(\bR\bupToDate\"@\n" +
+	"\x14ListSnapshotsRequest\x12\x12\n" +
+	"\x04view\x18\x01 \x01(\tR\x04view\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"\x97\x02\n" +
+	"\bSnapshot\x12\x1f\n" +
+	"\vsnapshot_id\x18\x01 \x01(\x03R\n" +
+	"snapshotId\x12\x1b\n" +
+	"\tparent_id\x18\x02 \x01(\x03R\bparentId\x12=\n" +
+	"\fcommitted_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vcommittedAt\x12\x1c\n" +
+	"\toperation\x18\x04 \x01(\tR\toperation\x12#\n" +
+	"\radded_records\x18\x05 \x01(\x03R\faddedRecords\x12'\n" +
+	"\x0fdeleted_records\x18\x06 \x01(\x03R\x0edeletedRecords\x12\"\n" +
+	"\fmaterialized\x18\a \x01(\bR\fmaterialized\"H\n" +
+	"\x15ListSnapshotsResponse\x12/\n" +
+	"\tsnapshots\x18\x01 \x03(\v2\x11.floe.v1.SnapshotR\tsnapshots\"\x15\n" +
+	"\x13GetFreshnessRequest\"\x81\x02\n" +
+	"\rViewFreshness\x12\x12\n" +
+	"\x04view\x18\x01 \x01(\tR\x04view\x12)\n" +
+	"\x06latest\x18\x02 \x01(\v2\x11.floe.v1.SnapshotR\x06latest\x128\n" +
+	"\x18materialized_snapshot_id\x18\x03 \x01(\x03R\x16materializedSnapshotId\x12V\n" +
+	"\x19materialized_committed_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x17materializedCommittedAt\x12\x1f\n" +
+	"\vlag_seconds\x18\x05 \x01(\x01R\n" +
+	"lagSeconds\"D\n" +
+	"\x14GetFreshnessResponse\x12,\n" +
+	"\x05views\x18\x01 \x03(\v2\x16.floe.v1.ViewFreshnessR\x05views2\x81\x02\n" +
 	"\fAdminService\x12J\n" +
-	"\vMaterialize\x12\x1b.floe.v1.MaterializeRequest\x1a\x1c.floe.v1.MaterializeResponse0\x01B)Z'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3"
+	"\vMaterialize\x12\x1b.floe.v1.MaterializeRequest\x1a\x1c.floe.v1.MaterializeResponse0\x01\x12S\n" +
+	"\rListSnapshots\x12\x1d.floe.v1.ListSnapshotsRequest\x1a\x1e.floe.v1.ListSnapshotsResponse\"\x03\x90\x02\x01\x12P\n" +
+	"\fGetFreshness\x12\x1c.floe.v1.GetFreshnessRequest\x1a\x1d.floe.v1.GetFreshnessResponse\"\x03\x90\x02\x01B)Z'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3"
 
 var (
 	file_floe_v1_admin_proto_rawDescOnce sync.Once
@@ -187,19 +567,35 @@ func file_floe_v1_admin_proto_rawDescGZIP() []byte {
 	return file_floe_v1_admin_proto_rawDescData
 }
 
-var file_floe_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_floe_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_floe_v1_admin_proto_goTypes = []any{
-	(*MaterializeRequest)(nil),  // 0: floe.v1.MaterializeRequest
-	(*MaterializeResponse)(nil), // 1: floe.v1.MaterializeResponse
+	(*MaterializeRequest)(nil),    // 0: floe.v1.MaterializeRequest
+	(*MaterializeResponse)(nil),   // 1: floe.v1.MaterializeResponse
+	(*ListSnapshotsRequest)(nil),  // 2: floe.v1.ListSnapshotsRequest
+	(*Snapshot)(nil),              // 3: floe.v1.Snapshot
+	(*ListSnapshotsResponse)(nil), // 4: floe.v1.ListSnapshotsResponse
+	(*GetFreshnessRequest)(nil),   // 5: floe.v1.GetFreshnessRequest
+	(*ViewFreshness)(nil),         // 6: floe.v1.ViewFreshness
+	(*GetFreshnessResponse)(nil),  // 7: floe.v1.GetFreshnessResponse
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
 }
 var file_floe_v1_admin_proto_depIdxs = []int32{
-	0, // 0: floe.v1.AdminService.Materialize:input_type -> floe.v1.MaterializeRequest
-	1, // 1: floe.v1.AdminService.Materialize:output_type -> floe.v1.MaterializeResponse
-	1, // [1:2] is the sub-list for method output_type
-	0, // [0:1] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	8, // 0: floe.v1.Snapshot.committed_at:type_name -> google.protobuf.Timestamp
+	3, // 1: floe.v1.ListSnapshotsResponse.snapshots:type_name -> floe.v1.Snapshot
+	3, // 2: floe.v1.ViewFreshness.latest:type_name -> floe.v1.Snapshot
+	8, // 3: floe.v1.ViewFreshness.materialized_committed_at:type_name -> google.protobuf.Timestamp
+	6, // 4: floe.v1.GetFreshnessResponse.views:type_name -> floe.v1.ViewFreshness
+	0, // 5: floe.v1.AdminService.Materialize:input_type -> floe.v1.MaterializeRequest
+	2, // 6: floe.v1.AdminService.ListSnapshots:input_type -> floe.v1.ListSnapshotsRequest
+	5, // 7: floe.v1.AdminService.GetFreshness:input_type -> floe.v1.GetFreshnessRequest
+	1, // 8: floe.v1.AdminService.Materialize:output_type -> floe.v1.MaterializeResponse
+	4, // 9: floe.v1.AdminService.ListSnapshots:output_type -> floe.v1.ListSnapshotsResponse
+	7, // 10: floe.v1.AdminService.GetFreshness:output_type -> floe.v1.GetFreshnessResponse
+	8, // [8:11] is the sub-list for method output_type
+	5, // [5:8] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_floe_v1_admin_proto_init() }
@@ -213,7 +609,7 @@ func file_floe_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_v1_admin_proto_rawDesc), len(file_floe_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

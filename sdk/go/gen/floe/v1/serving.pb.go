@@ -9,6 +9,7 @@ package floev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -152,7 +153,10 @@ type GetOnlineFeaturesRequest struct {
 	Selector isGetOnlineFeaturesRequest_Selector `protobuf_oneof:"selector"`
 	// One column per join key the selected views need; every column has the same
 	// number of values, one per entity row.
-	Entities      []*EntityColumn `protobuf:"bytes,3,rep,name=entities,proto3" json:"entities,omitempty"`
+	Entities []*EntityColumn `protobuf:"bytes,3,rep,name=entities,proto3" json:"entities,omitempty"`
+	// When set, answer as of this past point instead of with the latest values: the
+	// values the online store held then, read from Iceberg snapshots. Unset means now.
+	AsOf          *AsOf `protobuf:"bytes,4,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -219,6 +223,13 @@ func (x *GetOnlineFeaturesRequest) GetEntities() []*EntityColumn {
 	return nil
 }
 
+func (x *GetOnlineFeaturesRequest) GetAsOf() *AsOf {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
 type isGetOnlineFeaturesRequest_Selector interface {
 	isGetOnlineFeaturesRequest_Selector()
 }
@@ -238,6 +249,139 @@ func (*GetOnlineFeaturesRequest_FeatureService) isGetOnlineFeaturesRequest_Selec
 
 func (*GetOnlineFeaturesRequest_Features) isGetOnlineFeaturesRequest_Selector() {}
 
+// AsOf names a past point to read features at.
+type AsOf struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Point:
+	//
+	//	*AsOf_Time
+	//	*AsOf_Snapshots
+	Point         isAsOf_Point `protobuf_oneof:"point"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AsOf) Reset() {
+	*x = AsOf{}
+	mi := &file_floe_v1_serving_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AsOf) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AsOf) ProtoMessage() {}
+
+func (x *AsOf) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_serving_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AsOf.ProtoReflect.Descriptor instead.
+func (*AsOf) Descriptor() ([]byte, []int) {
+	return file_floe_v1_serving_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AsOf) GetPoint() isAsOf_Point {
+	if x != nil {
+		return x.Point
+	}
+	return nil
+}
+
+func (x *AsOf) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		if x, ok := x.Point.(*AsOf_Time); ok {
+			return x.Time
+		}
+	}
+	return nil
+}
+
+func (x *AsOf) GetSnapshots() *ViewSnapshots {
+	if x != nil {
+		if x, ok := x.Point.(*AsOf_Snapshots); ok {
+			return x.Snapshots
+		}
+	}
+	return nil
+}
+
+type isAsOf_Point interface {
+	isAsOf_Point()
+}
+
+type AsOf_Time struct {
+	// Every view is read at the snapshot that was current at this instant, and
+	// TTLs are judged against it.
+	Time *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3,oneof"`
+}
+
+type AsOf_Snapshots struct {
+	// Exact snapshots per view, as returned in ViewRows.snapshot_ids: replays what
+	// a past response served. Every view the request reads must be listed.
+	Snapshots *ViewSnapshots `protobuf:"bytes,2,opt,name=snapshots,proto3,oneof"`
+}
+
+func (*AsOf_Time) isAsOf_Point() {}
+
+func (*AsOf_Snapshots) isAsOf_Point() {}
+
+// ViewSnapshots pins an Iceberg snapshot per feature view.
+type ViewSnapshots struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Feature view name to Iceberg snapshot id.
+	SnapshotIds   map[string]int64 `protobuf:"bytes,1,rep,name=snapshot_ids,json=snapshotIds,proto3" json:"snapshot_ids,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ViewSnapshots) Reset() {
+	*x = ViewSnapshots{}
+	mi := &file_floe_v1_serving_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ViewSnapshots) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ViewSnapshots) ProtoMessage() {}
+
+func (x *ViewSnapshots) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_serving_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ViewSnapshots.ProtoReflect.Descriptor instead.
+func (*ViewSnapshots) Descriptor() ([]byte, []int) {
+	return file_floe_v1_serving_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ViewSnapshots) GetSnapshotIds() map[string]int64 {
+	if x != nil {
+		return x.SnapshotIds
+	}
+	return nil
+}
+
 // FeatureRefs is an ordered list of "view:feature" references.
 type FeatureRefs struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -248,7 +392,7 @@ type FeatureRefs struct {
 
 func (x *FeatureRefs) Reset() {
 	*x = FeatureRefs{}
-	mi := &file_floe_v1_serving_proto_msgTypes[1]
+	mi := &file_floe_v1_serving_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -260,7 +404,7 @@ func (x *FeatureRefs) String() string {
 func (*FeatureRefs) ProtoMessage() {}
 
 func (x *FeatureRefs) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_serving_proto_msgTypes[1]
+	mi := &file_floe_v1_serving_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -273,7 +417,7 @@ func (x *FeatureRefs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeatureRefs.ProtoReflect.Descriptor instead.
 func (*FeatureRefs) Descriptor() ([]byte, []int) {
-	return file_floe_v1_serving_proto_rawDescGZIP(), []int{1}
+	return file_floe_v1_serving_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *FeatureRefs) GetRefs() []string {
@@ -300,7 +444,7 @@ type EntityColumn struct {
 
 func (x *EntityColumn) Reset() {
 	*x = EntityColumn{}
-	mi := &file_floe_v1_serving_proto_msgTypes[2]
+	mi := &file_floe_v1_serving_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -312,7 +456,7 @@ func (x *EntityColumn) String() string {
 func (*EntityColumn) ProtoMessage() {}
 
 func (x *EntityColumn) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_serving_proto_msgTypes[2]
+	mi := &file_floe_v1_serving_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -325,7 +469,7 @@ func (x *EntityColumn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntityColumn.ProtoReflect.Descriptor instead.
 func (*EntityColumn) Descriptor() ([]byte, []int) {
-	return file_floe_v1_serving_proto_rawDescGZIP(), []int{2}
+	return file_floe_v1_serving_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EntityColumn) GetJoinKey() string {
@@ -401,7 +545,7 @@ type FeatureColumn struct {
 
 func (x *FeatureColumn) Reset() {
 	*x = FeatureColumn{}
-	mi := &file_floe_v1_serving_proto_msgTypes[3]
+	mi := &file_floe_v1_serving_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -413,7 +557,7 @@ func (x *FeatureColumn) String() string {
 func (*FeatureColumn) ProtoMessage() {}
 
 func (x *FeatureColumn) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_serving_proto_msgTypes[3]
+	mi := &file_floe_v1_serving_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -426,7 +570,7 @@ func (x *FeatureColumn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeatureColumn.ProtoReflect.Descriptor instead.
 func (*FeatureColumn) Descriptor() ([]byte, []int) {
-	return file_floe_v1_serving_proto_rawDescGZIP(), []int{3}
+	return file_floe_v1_serving_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FeatureColumn) GetName() string {
@@ -570,7 +714,7 @@ type ViewRows struct {
 
 func (x *ViewRows) Reset() {
 	*x = ViewRows{}
-	mi := &file_floe_v1_serving_proto_msgTypes[4]
+	mi := &file_floe_v1_serving_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -582,7 +726,7 @@ func (x *ViewRows) String() string {
 func (*ViewRows) ProtoMessage() {}
 
 func (x *ViewRows) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_serving_proto_msgTypes[4]
+	mi := &file_floe_v1_serving_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +739,7 @@ func (x *ViewRows) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ViewRows.ProtoReflect.Descriptor instead.
 func (*ViewRows) Descriptor() ([]byte, []int) {
-	return file_floe_v1_serving_proto_rawDescGZIP(), []int{4}
+	return file_floe_v1_serving_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ViewRows) GetView() string {
@@ -643,7 +787,7 @@ type GetOnlineFeaturesResponse struct {
 
 func (x *GetOnlineFeaturesResponse) Reset() {
 	*x = GetOnlineFeaturesResponse{}
-	mi := &file_floe_v1_serving_proto_msgTypes[5]
+	mi := &file_floe_v1_serving_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -655,7 +799,7 @@ func (x *GetOnlineFeaturesResponse) String() string {
 func (*GetOnlineFeaturesResponse) ProtoMessage() {}
 
 func (x *GetOnlineFeaturesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_serving_proto_msgTypes[5]
+	mi := &file_floe_v1_serving_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -668,7 +812,7 @@ func (x *GetOnlineFeaturesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnlineFeaturesResponse.ProtoReflect.Descriptor instead.
 func (*GetOnlineFeaturesResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_serving_proto_rawDescGZIP(), []int{5}
+	return file_floe_v1_serving_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetOnlineFeaturesResponse) GetRowCount() uint32 {
@@ -699,17 +843,201 @@ func (x *GetOnlineFeaturesResponse) GetRegistryVersion() string {
 	return ""
 }
 
+// DiffFeaturesRequest selects one entity, its features and two points in time.
+type DiffFeaturesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Selector:
+	//
+	//	*DiffFeaturesRequest_FeatureService
+	//	*DiffFeaturesRequest_Features
+	Selector isDiffFeaturesRequest_Selector `protobuf_oneof:"selector"`
+	// One value per join key the selected views need (a single entity row).
+	Entities []*EntityColumn `protobuf:"bytes,3,rep,name=entities,proto3" json:"entities,omitempty"`
+	// The earlier point.
+	From *AsOf `protobuf:"bytes,4,opt,name=from,proto3" json:"from,omitempty"`
+	// The later point; unset means now.
+	To            *AsOf `protobuf:"bytes,5,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiffFeaturesRequest) Reset() {
+	*x = DiffFeaturesRequest{}
+	mi := &file_floe_v1_serving_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiffFeaturesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiffFeaturesRequest) ProtoMessage() {}
+
+func (x *DiffFeaturesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_serving_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiffFeaturesRequest.ProtoReflect.Descriptor instead.
+func (*DiffFeaturesRequest) Descriptor() ([]byte, []int) {
+	return file_floe_v1_serving_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DiffFeaturesRequest) GetSelector() isDiffFeaturesRequest_Selector {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+func (x *DiffFeaturesRequest) GetFeatureService() string {
+	if x != nil {
+		if x, ok := x.Selector.(*DiffFeaturesRequest_FeatureService); ok {
+			return x.FeatureService
+		}
+	}
+	return ""
+}
+
+func (x *DiffFeaturesRequest) GetFeatures() *FeatureRefs {
+	if x != nil {
+		if x, ok := x.Selector.(*DiffFeaturesRequest_Features); ok {
+			return x.Features
+		}
+	}
+	return nil
+}
+
+func (x *DiffFeaturesRequest) GetEntities() []*EntityColumn {
+	if x != nil {
+		return x.Entities
+	}
+	return nil
+}
+
+func (x *DiffFeaturesRequest) GetFrom() *AsOf {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *DiffFeaturesRequest) GetTo() *AsOf {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+type isDiffFeaturesRequest_Selector interface {
+	isDiffFeaturesRequest_Selector()
+}
+
+type DiffFeaturesRequest_FeatureService struct {
+	FeatureService string `protobuf:"bytes,1,opt,name=feature_service,json=featureService,proto3,oneof"`
+}
+
+type DiffFeaturesRequest_Features struct {
+	Features *FeatureRefs `protobuf:"bytes,2,opt,name=features,proto3,oneof"`
+}
+
+func (*DiffFeaturesRequest_FeatureService) isDiffFeaturesRequest_Selector() {}
+
+func (*DiffFeaturesRequest_Features) isDiffFeaturesRequest_Selector() {}
+
+// DiffFeaturesResponse holds the entity's features at both points.
+type DiffFeaturesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The features as of `from` (one row).
+	From *GetOnlineFeaturesResponse `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// The features as of `to` (one row).
+	To *GetOnlineFeaturesResponse `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// Features whose value or status differs between the two points, in column order.
+	Changed       []string `protobuf:"bytes,3,rep,name=changed,proto3" json:"changed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiffFeaturesResponse) Reset() {
+	*x = DiffFeaturesResponse{}
+	mi := &file_floe_v1_serving_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiffFeaturesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiffFeaturesResponse) ProtoMessage() {}
+
+func (x *DiffFeaturesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_serving_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiffFeaturesResponse.ProtoReflect.Descriptor instead.
+func (*DiffFeaturesResponse) Descriptor() ([]byte, []int) {
+	return file_floe_v1_serving_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DiffFeaturesResponse) GetFrom() *GetOnlineFeaturesResponse {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *DiffFeaturesResponse) GetTo() *GetOnlineFeaturesResponse {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *DiffFeaturesResponse) GetChanged() []string {
+	if x != nil {
+		return x.Changed
+	}
+	return nil
+}
+
 var File_floe_v1_serving_proto protoreflect.FileDescriptor
 
 const file_floe_v1_serving_proto_rawDesc = "" +
 	"\n" +
-	"\x15floe/v1/serving.proto\x12\afloe.v1\x1a\x13floe/v1/types.proto\"\xb8\x01\n" +
+	"\x15floe/v1/serving.proto\x12\afloe.v1\x1a\x13floe/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x01\n" +
 	"\x18GetOnlineFeaturesRequest\x12)\n" +
 	"\x0ffeature_service\x18\x01 \x01(\tH\x00R\x0efeatureService\x122\n" +
 	"\bfeatures\x18\x02 \x01(\v2\x14.floe.v1.FeatureRefsH\x00R\bfeatures\x121\n" +
-	"\bentities\x18\x03 \x03(\v2\x15.floe.v1.EntityColumnR\bentitiesB\n" +
+	"\bentities\x18\x03 \x03(\v2\x15.floe.v1.EntityColumnR\bentities\x12\"\n" +
+	"\x05as_of\x18\x04 \x01(\v2\r.floe.v1.AsOfR\x04asOfB\n" +
 	"\n" +
-	"\bselector\"!\n" +
+	"\bselector\"y\n" +
+	"\x04AsOf\x120\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampH\x00R\x04time\x126\n" +
+	"\tsnapshots\x18\x02 \x01(\v2\x16.floe.v1.ViewSnapshotsH\x00R\tsnapshotsB\a\n" +
+	"\x05point\"\x9b\x01\n" +
+	"\rViewSnapshots\x12J\n" +
+	"\fsnapshot_ids\x18\x01 \x03(\v2'.floe.v1.ViewSnapshots.SnapshotIdsEntryR\vsnapshotIds\x1a>\n" +
+	"\x10SnapshotIdsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"!\n" +
 	"\vFeatureRefs\x12\x12\n" +
 	"\x04refs\x18\x01 \x03(\tR\x04refs\"\xa8\x01\n" +
 	"\fEntityColumn\x12\x19\n" +
@@ -739,7 +1067,19 @@ const file_floe_v1_serving_proto_rawDesc = "" +
 	"\trow_count\x18\x01 \x01(\rR\browCount\x120\n" +
 	"\acolumns\x18\x02 \x03(\v2\x16.floe.v1.FeatureColumnR\acolumns\x12'\n" +
 	"\x05views\x18\x03 \x03(\v2\x11.floe.v1.ViewRowsR\x05views\x12)\n" +
-	"\x10registry_version\x18\x04 \x01(\tR\x0fregistryVersion*\x9e\x01\n" +
+	"\x10registry_version\x18\x04 \x01(\tR\x0fregistryVersion\"\xf5\x01\n" +
+	"\x13DiffFeaturesRequest\x12)\n" +
+	"\x0ffeature_service\x18\x01 \x01(\tH\x00R\x0efeatureService\x122\n" +
+	"\bfeatures\x18\x02 \x01(\v2\x14.floe.v1.FeatureRefsH\x00R\bfeatures\x121\n" +
+	"\bentities\x18\x03 \x03(\v2\x15.floe.v1.EntityColumnR\bentities\x12!\n" +
+	"\x04from\x18\x04 \x01(\v2\r.floe.v1.AsOfR\x04from\x12\x1d\n" +
+	"\x02to\x18\x05 \x01(\v2\r.floe.v1.AsOfR\x02toB\n" +
+	"\n" +
+	"\bselector\"\x9c\x01\n" +
+	"\x14DiffFeaturesResponse\x126\n" +
+	"\x04from\x18\x01 \x01(\v2\".floe.v1.GetOnlineFeaturesResponseR\x04from\x122\n" +
+	"\x02to\x18\x02 \x01(\v2\".floe.v1.GetOnlineFeaturesResponseR\x02to\x12\x18\n" +
+	"\achanged\x18\x03 \x03(\tR\achanged*\x9e\x01\n" +
 	"\rFeatureStatus\x12\x1e\n" +
 	"\x1aFEATURE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16FEATURE_STATUS_PRESENT\x10\x01\x12\x1c\n" +
@@ -751,9 +1091,10 @@ const file_floe_v1_serving_proto_rawDesc = "" +
 	"\aTIER_L1\x10\x01\x12\x0f\n" +
 	"\vTIER_ONLINE\x10\x02\x12\x10\n" +
 	"\fTIER_OFFLINE\x10\x03\x12\r\n" +
-	"\tTIER_NONE\x10\x042q\n" +
+	"\tTIER_NONE\x10\x042\xc3\x01\n" +
 	"\x0eServingService\x12_\n" +
-	"\x11GetOnlineFeatures\x12!.floe.v1.GetOnlineFeaturesRequest\x1a\".floe.v1.GetOnlineFeaturesResponse\"\x03\x90\x02\x01B)Z'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3"
+	"\x11GetOnlineFeatures\x12!.floe.v1.GetOnlineFeaturesRequest\x1a\".floe.v1.GetOnlineFeaturesResponse\"\x03\x90\x02\x01\x12P\n" +
+	"\fDiffFeatures\x12\x1c.floe.v1.DiffFeaturesRequest\x1a\x1d.floe.v1.DiffFeaturesResponse\"\x03\x90\x02\x01B)Z'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3"
 
 var (
 	file_floe_v1_serving_proto_rawDescOnce sync.Once
@@ -768,47 +1109,65 @@ func file_floe_v1_serving_proto_rawDescGZIP() []byte {
 }
 
 var file_floe_v1_serving_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_floe_v1_serving_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_floe_v1_serving_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_floe_v1_serving_proto_goTypes = []any{
 	(FeatureStatus)(0),                // 0: floe.v1.FeatureStatus
 	(Tier)(0),                         // 1: floe.v1.Tier
 	(*GetOnlineFeaturesRequest)(nil),  // 2: floe.v1.GetOnlineFeaturesRequest
-	(*FeatureRefs)(nil),               // 3: floe.v1.FeatureRefs
-	(*EntityColumn)(nil),              // 4: floe.v1.EntityColumn
-	(*FeatureColumn)(nil),             // 5: floe.v1.FeatureColumn
-	(*ViewRows)(nil),                  // 6: floe.v1.ViewRows
-	(*GetOnlineFeaturesResponse)(nil), // 7: floe.v1.GetOnlineFeaturesResponse
-	(*Int64List)(nil),                 // 8: floe.v1.Int64List
-	(*StringList)(nil),                // 9: floe.v1.StringList
-	(ValueType)(0),                    // 10: floe.v1.ValueType
-	(*DoubleList)(nil),                // 11: floe.v1.DoubleList
-	(*BoolList)(nil),                  // 12: floe.v1.BoolList
-	(*FloatVectorList)(nil),           // 13: floe.v1.FloatVectorList
-	(*TimestampList)(nil),             // 14: floe.v1.TimestampList
+	(*AsOf)(nil),                      // 3: floe.v1.AsOf
+	(*ViewSnapshots)(nil),             // 4: floe.v1.ViewSnapshots
+	(*FeatureRefs)(nil),               // 5: floe.v1.FeatureRefs
+	(*EntityColumn)(nil),              // 6: floe.v1.EntityColumn
+	(*FeatureColumn)(nil),             // 7: floe.v1.FeatureColumn
+	(*ViewRows)(nil),                  // 8: floe.v1.ViewRows
+	(*GetOnlineFeaturesResponse)(nil), // 9: floe.v1.GetOnlineFeaturesResponse
+	(*DiffFeaturesRequest)(nil),       // 10: floe.v1.DiffFeaturesRequest
+	(*DiffFeaturesResponse)(nil),      // 11: floe.v1.DiffFeaturesResponse
+	nil,                               // 12: floe.v1.ViewSnapshots.SnapshotIdsEntry
+	(*timestamppb.Timestamp)(nil),     // 13: google.protobuf.Timestamp
+	(*Int64List)(nil),                 // 14: floe.v1.Int64List
+	(*StringList)(nil),                // 15: floe.v1.StringList
+	(ValueType)(0),                    // 16: floe.v1.ValueType
+	(*DoubleList)(nil),                // 17: floe.v1.DoubleList
+	(*BoolList)(nil),                  // 18: floe.v1.BoolList
+	(*FloatVectorList)(nil),           // 19: floe.v1.FloatVectorList
+	(*TimestampList)(nil),             // 20: floe.v1.TimestampList
 }
 var file_floe_v1_serving_proto_depIdxs = []int32{
-	3,  // 0: floe.v1.GetOnlineFeaturesRequest.features:type_name -> floe.v1.FeatureRefs
-	4,  // 1: floe.v1.GetOnlineFeaturesRequest.entities:type_name -> floe.v1.EntityColumn
-	8,  // 2: floe.v1.EntityColumn.int64_values:type_name -> floe.v1.Int64List
-	9,  // 3: floe.v1.EntityColumn.string_values:type_name -> floe.v1.StringList
-	10, // 4: floe.v1.FeatureColumn.value_type:type_name -> floe.v1.ValueType
-	8,  // 5: floe.v1.FeatureColumn.int64_values:type_name -> floe.v1.Int64List
-	11, // 6: floe.v1.FeatureColumn.double_values:type_name -> floe.v1.DoubleList
-	9,  // 7: floe.v1.FeatureColumn.string_values:type_name -> floe.v1.StringList
-	12, // 8: floe.v1.FeatureColumn.bool_values:type_name -> floe.v1.BoolList
-	13, // 9: floe.v1.FeatureColumn.float_vector_values:type_name -> floe.v1.FloatVectorList
-	14, // 10: floe.v1.FeatureColumn.timestamp_values:type_name -> floe.v1.TimestampList
-	0,  // 11: floe.v1.FeatureColumn.statuses:type_name -> floe.v1.FeatureStatus
-	1,  // 12: floe.v1.ViewRows.tiers:type_name -> floe.v1.Tier
-	5,  // 13: floe.v1.GetOnlineFeaturesResponse.columns:type_name -> floe.v1.FeatureColumn
-	6,  // 14: floe.v1.GetOnlineFeaturesResponse.views:type_name -> floe.v1.ViewRows
-	2,  // 15: floe.v1.ServingService.GetOnlineFeatures:input_type -> floe.v1.GetOnlineFeaturesRequest
-	7,  // 16: floe.v1.ServingService.GetOnlineFeatures:output_type -> floe.v1.GetOnlineFeaturesResponse
-	16, // [16:17] is the sub-list for method output_type
-	15, // [15:16] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	5,  // 0: floe.v1.GetOnlineFeaturesRequest.features:type_name -> floe.v1.FeatureRefs
+	6,  // 1: floe.v1.GetOnlineFeaturesRequest.entities:type_name -> floe.v1.EntityColumn
+	3,  // 2: floe.v1.GetOnlineFeaturesRequest.as_of:type_name -> floe.v1.AsOf
+	13, // 3: floe.v1.AsOf.time:type_name -> google.protobuf.Timestamp
+	4,  // 4: floe.v1.AsOf.snapshots:type_name -> floe.v1.ViewSnapshots
+	12, // 5: floe.v1.ViewSnapshots.snapshot_ids:type_name -> floe.v1.ViewSnapshots.SnapshotIdsEntry
+	14, // 6: floe.v1.EntityColumn.int64_values:type_name -> floe.v1.Int64List
+	15, // 7: floe.v1.EntityColumn.string_values:type_name -> floe.v1.StringList
+	16, // 8: floe.v1.FeatureColumn.value_type:type_name -> floe.v1.ValueType
+	14, // 9: floe.v1.FeatureColumn.int64_values:type_name -> floe.v1.Int64List
+	17, // 10: floe.v1.FeatureColumn.double_values:type_name -> floe.v1.DoubleList
+	15, // 11: floe.v1.FeatureColumn.string_values:type_name -> floe.v1.StringList
+	18, // 12: floe.v1.FeatureColumn.bool_values:type_name -> floe.v1.BoolList
+	19, // 13: floe.v1.FeatureColumn.float_vector_values:type_name -> floe.v1.FloatVectorList
+	20, // 14: floe.v1.FeatureColumn.timestamp_values:type_name -> floe.v1.TimestampList
+	0,  // 15: floe.v1.FeatureColumn.statuses:type_name -> floe.v1.FeatureStatus
+	1,  // 16: floe.v1.ViewRows.tiers:type_name -> floe.v1.Tier
+	7,  // 17: floe.v1.GetOnlineFeaturesResponse.columns:type_name -> floe.v1.FeatureColumn
+	8,  // 18: floe.v1.GetOnlineFeaturesResponse.views:type_name -> floe.v1.ViewRows
+	5,  // 19: floe.v1.DiffFeaturesRequest.features:type_name -> floe.v1.FeatureRefs
+	6,  // 20: floe.v1.DiffFeaturesRequest.entities:type_name -> floe.v1.EntityColumn
+	3,  // 21: floe.v1.DiffFeaturesRequest.from:type_name -> floe.v1.AsOf
+	3,  // 22: floe.v1.DiffFeaturesRequest.to:type_name -> floe.v1.AsOf
+	9,  // 23: floe.v1.DiffFeaturesResponse.from:type_name -> floe.v1.GetOnlineFeaturesResponse
+	9,  // 24: floe.v1.DiffFeaturesResponse.to:type_name -> floe.v1.GetOnlineFeaturesResponse
+	2,  // 25: floe.v1.ServingService.GetOnlineFeatures:input_type -> floe.v1.GetOnlineFeaturesRequest
+	10, // 26: floe.v1.ServingService.DiffFeatures:input_type -> floe.v1.DiffFeaturesRequest
+	9,  // 27: floe.v1.ServingService.GetOnlineFeatures:output_type -> floe.v1.GetOnlineFeaturesResponse
+	11, // 28: floe.v1.ServingService.DiffFeatures:output_type -> floe.v1.DiffFeaturesResponse
+	27, // [27:29] is the sub-list for method output_type
+	25, // [25:27] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_floe_v1_serving_proto_init() }
@@ -821,11 +1180,15 @@ func file_floe_v1_serving_proto_init() {
 		(*GetOnlineFeaturesRequest_FeatureService)(nil),
 		(*GetOnlineFeaturesRequest_Features)(nil),
 	}
-	file_floe_v1_serving_proto_msgTypes[2].OneofWrappers = []any{
+	file_floe_v1_serving_proto_msgTypes[1].OneofWrappers = []any{
+		(*AsOf_Time)(nil),
+		(*AsOf_Snapshots)(nil),
+	}
+	file_floe_v1_serving_proto_msgTypes[4].OneofWrappers = []any{
 		(*EntityColumn_Int64Values)(nil),
 		(*EntityColumn_StringValues)(nil),
 	}
-	file_floe_v1_serving_proto_msgTypes[3].OneofWrappers = []any{
+	file_floe_v1_serving_proto_msgTypes[5].OneofWrappers = []any{
 		(*FeatureColumn_Int64Values)(nil),
 		(*FeatureColumn_DoubleValues)(nil),
 		(*FeatureColumn_StringValues)(nil),
@@ -833,13 +1196,17 @@ func file_floe_v1_serving_proto_init() {
 		(*FeatureColumn_FloatVectorValues)(nil),
 		(*FeatureColumn_TimestampValues)(nil),
 	}
+	file_floe_v1_serving_proto_msgTypes[8].OneofWrappers = []any{
+		(*DiffFeaturesRequest_FeatureService)(nil),
+		(*DiffFeaturesRequest_Features)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_v1_serving_proto_rawDesc), len(file_floe_v1_serving_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   6,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

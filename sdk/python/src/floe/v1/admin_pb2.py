@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x66loe/v1/admin.proto\x12\x07\x66loe.v1\"*\n\x12MaterializeRequest\x12\x14\n\x05views\x18\x01 \x03(\tR\x05views\"\xbc\x01\n\x13MaterializeResponse\x12\x12\n\x04view\x18\x01 \x01(\tR\x04view\x12\x1f\n\x0bsnapshot_id\x18\x02 \x01(\x03R\nsnapshotId\x12\x1b\n\trows_read\x18\x03 \x01(\x03R\x08rowsRead\x12!\n\x0crows_written\x18\x04 \x01(\x03R\x0browsWritten\x12\x12\n\x04\x64one\x18\x05 \x01(\x08R\x04\x64one\x12\x1c\n\nup_to_date\x18\x06 \x01(\x08R\x08upToDate2Z\n\x0c\x41\x64minService\x12J\n\x0bMaterialize\x12\x1b.floe.v1.MaterializeRequest\x1a\x1c.floe.v1.MaterializeResponse0\x01\x42)Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x66loe/v1/admin.proto\x12\x07\x66loe.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"*\n\x12MaterializeRequest\x12\x14\n\x05views\x18\x01 \x03(\tR\x05views\"\xbc\x01\n\x13MaterializeResponse\x12\x12\n\x04view\x18\x01 \x01(\tR\x04view\x12\x1f\n\x0bsnapshot_id\x18\x02 \x01(\x03R\nsnapshotId\x12\x1b\n\trows_read\x18\x03 \x01(\x03R\x08rowsRead\x12!\n\x0crows_written\x18\x04 \x01(\x03R\x0browsWritten\x12\x12\n\x04\x64one\x18\x05 \x01(\x08R\x04\x64one\x12\x1c\n\nup_to_date\x18\x06 \x01(\x08R\x08upToDate\"@\n\x14ListSnapshotsRequest\x12\x12\n\x04view\x18\x01 \x01(\tR\x04view\x12\x14\n\x05limit\x18\x02 \x01(\rR\x05limit\"\x97\x02\n\x08Snapshot\x12\x1f\n\x0bsnapshot_id\x18\x01 \x01(\x03R\nsnapshotId\x12\x1b\n\tparent_id\x18\x02 \x01(\x03R\x08parentId\x12=\n\x0c\x63ommitted_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0b\x63ommittedAt\x12\x1c\n\toperation\x18\x04 \x01(\tR\toperation\x12#\n\radded_records\x18\x05 \x01(\x03R\x0c\x61\x64\x64\x65\x64Records\x12\'\n\x0f\x64\x65leted_records\x18\x06 \x01(\x03R\x0e\x64\x65letedRecords\x12\"\n\x0cmaterialized\x18\x07 \x01(\x08R\x0cmaterialized\"H\n\x15ListSnapshotsResponse\x12/\n\tsnapshots\x18\x01 \x03(\x0b\x32\x11.floe.v1.SnapshotR\tsnapshots\"\x15\n\x13GetFreshnessRequest\"\x81\x02\n\rViewFreshness\x12\x12\n\x04view\x18\x01 \x01(\tR\x04view\x12)\n\x06latest\x18\x02 \x01(\x0b\x32\x11.floe.v1.SnapshotR\x06latest\x12\x38\n\x18materialized_snapshot_id\x18\x03 \x01(\x03R\x16materializedSnapshotId\x12V\n\x19materialized_committed_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x17materializedCommittedAt\x12\x1f\n\x0blag_seconds\x18\x05 \x01(\x01R\nlagSeconds\"D\n\x14GetFreshnessResponse\x12,\n\x05views\x18\x01 \x03(\x0b\x32\x16.floe.v1.ViewFreshnessR\x05views2\x81\x02\n\x0c\x41\x64minService\x12J\n\x0bMaterialize\x12\x1b.floe.v1.MaterializeRequest\x1a\x1c.floe.v1.MaterializeResponse0\x01\x12S\n\rListSnapshots\x12\x1d.floe.v1.ListSnapshotsRequest\x1a\x1e.floe.v1.ListSnapshotsResponse\"\x03\x90\x02\x01\x12P\n\x0cGetFreshness\x12\x1c.floe.v1.GetFreshnessRequest\x1a\x1d.floe.v1.GetFreshnessResponse\"\x03\x90\x02\x01\x42)Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,10 +33,26 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'floe.v1.admin_pb2', _global
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1'
-  _globals['_MATERIALIZEREQUEST']._serialized_start=32
-  _globals['_MATERIALIZEREQUEST']._serialized_end=74
-  _globals['_MATERIALIZERESPONSE']._serialized_start=77
-  _globals['_MATERIALIZERESPONSE']._serialized_end=265
-  _globals['_ADMINSERVICE']._serialized_start=267
-  _globals['_ADMINSERVICE']._serialized_end=357
+  _globals['_ADMINSERVICE'].methods_by_name['ListSnapshots']._loaded_options = None
+  _globals['_ADMINSERVICE'].methods_by_name['ListSnapshots']._serialized_options = b'\220\002\001'
+  _globals['_ADMINSERVICE'].methods_by_name['GetFreshness']._loaded_options = None
+  _globals['_ADMINSERVICE'].methods_by_name['GetFreshness']._serialized_options = b'\220\002\001'
+  _globals['_MATERIALIZEREQUEST']._serialized_start=65
+  _globals['_MATERIALIZEREQUEST']._serialized_end=107
+  _globals['_MATERIALIZERESPONSE']._serialized_start=110
+  _globals['_MATERIALIZERESPONSE']._serialized_end=298
+  _globals['_LISTSNAPSHOTSREQUEST']._serialized_start=300
+  _globals['_LISTSNAPSHOTSREQUEST']._serialized_end=364
+  _globals['_SNAPSHOT']._serialized_start=367
+  _globals['_SNAPSHOT']._serialized_end=646
+  _globals['_LISTSNAPSHOTSRESPONSE']._serialized_start=648
+  _globals['_LISTSNAPSHOTSRESPONSE']._serialized_end=720
+  _globals['_GETFRESHNESSREQUEST']._serialized_start=722
+  _globals['_GETFRESHNESSREQUEST']._serialized_end=743
+  _globals['_VIEWFRESHNESS']._serialized_start=746
+  _globals['_VIEWFRESHNESS']._serialized_end=1003
+  _globals['_GETFRESHNESSRESPONSE']._serialized_start=1005
+  _globals['_GETFRESHNESSRESPONSE']._serialized_end=1073
+  _globals['_ADMINSERVICE']._serialized_start=1076
+  _globals['_ADMINSERVICE']._serialized_end=1333
 # @@protoc_insertion_point(module_scope)

@@ -1,8 +1,11 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -27,3 +30,59 @@ class MaterializeResponse(_message.Message):
     done: bool
     up_to_date: bool
     def __init__(self, view: _Optional[str] = ..., snapshot_id: _Optional[int] = ..., rows_read: _Optional[int] = ..., rows_written: _Optional[int] = ..., done: _Optional[bool] = ..., up_to_date: _Optional[bool] = ...) -> None: ...
+
+class ListSnapshotsRequest(_message.Message):
+    __slots__ = ("view", "limit")
+    VIEW_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    view: str
+    limit: int
+    def __init__(self, view: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class Snapshot(_message.Message):
+    __slots__ = ("snapshot_id", "parent_id", "committed_at", "operation", "added_records", "deleted_records", "materialized")
+    SNAPSHOT_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_AT_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    ADDED_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    DELETED_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    MATERIALIZED_FIELD_NUMBER: _ClassVar[int]
+    snapshot_id: int
+    parent_id: int
+    committed_at: _timestamp_pb2.Timestamp
+    operation: str
+    added_records: int
+    deleted_records: int
+    materialized: bool
+    def __init__(self, snapshot_id: _Optional[int] = ..., parent_id: _Optional[int] = ..., committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., operation: _Optional[str] = ..., added_records: _Optional[int] = ..., deleted_records: _Optional[int] = ..., materialized: _Optional[bool] = ...) -> None: ...
+
+class ListSnapshotsResponse(_message.Message):
+    __slots__ = ("snapshots",)
+    SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
+    snapshots: _containers.RepeatedCompositeFieldContainer[Snapshot]
+    def __init__(self, snapshots: _Optional[_Iterable[_Union[Snapshot, _Mapping]]] = ...) -> None: ...
+
+class GetFreshnessRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ViewFreshness(_message.Message):
+    __slots__ = ("view", "latest", "materialized_snapshot_id", "materialized_committed_at", "lag_seconds")
+    VIEW_FIELD_NUMBER: _ClassVar[int]
+    LATEST_FIELD_NUMBER: _ClassVar[int]
+    MATERIALIZED_SNAPSHOT_ID_FIELD_NUMBER: _ClassVar[int]
+    MATERIALIZED_COMMITTED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAG_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    view: str
+    latest: Snapshot
+    materialized_snapshot_id: int
+    materialized_committed_at: _timestamp_pb2.Timestamp
+    lag_seconds: float
+    def __init__(self, view: _Optional[str] = ..., latest: _Optional[_Union[Snapshot, _Mapping]] = ..., materialized_snapshot_id: _Optional[int] = ..., materialized_committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lag_seconds: _Optional[float] = ...) -> None: ...
+
+class GetFreshnessResponse(_message.Message):
+    __slots__ = ("views",)
+    VIEWS_FIELD_NUMBER: _ClassVar[int]
+    views: _containers.RepeatedCompositeFieldContainer[ViewFreshness]
+    def __init__(self, views: _Optional[_Iterable[_Union[ViewFreshness, _Mapping]]] = ...) -> None: ...

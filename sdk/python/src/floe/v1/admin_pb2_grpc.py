@@ -41,6 +41,16 @@ class AdminServiceStub:
                 request_serializer=floe_dot_v1_dot_admin__pb2.MaterializeRequest.SerializeToString,
                 response_deserializer=floe_dot_v1_dot_admin__pb2.MaterializeResponse.FromString,
                 _registered_method=True)
+        self.ListSnapshots = channel.unary_unary(
+                '/floe.v1.AdminService/ListSnapshots',
+                request_serializer=floe_dot_v1_dot_admin__pb2.ListSnapshotsRequest.SerializeToString,
+                response_deserializer=floe_dot_v1_dot_admin__pb2.ListSnapshotsResponse.FromString,
+                _registered_method=True)
+        self.GetFreshness = channel.unary_unary(
+                '/floe.v1.AdminService/GetFreshness',
+                request_serializer=floe_dot_v1_dot_admin__pb2.GetFreshnessRequest.SerializeToString,
+                response_deserializer=floe_dot_v1_dot_admin__pb2.GetFreshnessResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -56,6 +66,21 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSnapshots(self, request, context):
+        """ListSnapshots lists a feature view's Iceberg snapshots, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFreshness(self, request, context):
+        """GetFreshness reports, per view, the latest Iceberg snapshot, the snapshot the
+        online store was materialized from, and the lag between them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -63,6 +88,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.Materialize,
                     request_deserializer=floe_dot_v1_dot_admin__pb2.MaterializeRequest.FromString,
                     response_serializer=floe_dot_v1_dot_admin__pb2.MaterializeResponse.SerializeToString,
+            ),
+            'ListSnapshots': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSnapshots,
+                    request_deserializer=floe_dot_v1_dot_admin__pb2.ListSnapshotsRequest.FromString,
+                    response_serializer=floe_dot_v1_dot_admin__pb2.ListSnapshotsResponse.SerializeToString,
+            ),
+            'GetFreshness': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFreshness,
+                    request_deserializer=floe_dot_v1_dot_admin__pb2.GetFreshnessRequest.FromString,
+                    response_serializer=floe_dot_v1_dot_admin__pb2.GetFreshnessResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -94,6 +129,60 @@ class AdminService:
             '/floe.v1.AdminService/Materialize',
             floe_dot_v1_dot_admin__pb2.MaterializeRequest.SerializeToString,
             floe_dot_v1_dot_admin__pb2.MaterializeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSnapshots(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/floe.v1.AdminService/ListSnapshots',
+            floe_dot_v1_dot_admin__pb2.ListSnapshotsRequest.SerializeToString,
+            floe_dot_v1_dot_admin__pb2.ListSnapshotsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFreshness(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/floe.v1.AdminService/GetFreshness',
+            floe_dot_v1_dot_admin__pb2.GetFreshnessRequest.SerializeToString,
+            floe_dot_v1_dot_admin__pb2.GetFreshnessResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from floe.v1 import types_pb2 as floe_dot_v1_dot_types__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x66loe/v1/serving.proto\x12\x07\x66loe.v1\x1a\x13\x66loe/v1/types.proto\"\xb8\x01\n\x18GetOnlineFeaturesRequest\x12)\n\x0f\x66\x65\x61ture_service\x18\x01 \x01(\tH\x00R\x0e\x66\x65\x61tureService\x12\x32\n\x08\x66\x65\x61tures\x18\x02 \x01(\x0b\x32\x14.floe.v1.FeatureRefsH\x00R\x08\x66\x65\x61tures\x12\x31\n\x08\x65ntities\x18\x03 \x03(\x0b\x32\x15.floe.v1.EntityColumnR\x08\x65ntitiesB\n\n\x08selector\"!\n\x0b\x46\x65\x61tureRefs\x12\x12\n\x04refs\x18\x01 \x03(\tR\x04refs\"\xa8\x01\n\x0c\x45ntityColumn\x12\x19\n\x08join_key\x18\x01 \x01(\tR\x07joinKey\x12\x37\n\x0cint64_values\x18\x02 \x01(\x0b\x32\x12.floe.v1.Int64ListH\x00R\x0bint64Values\x12:\n\rstring_values\x18\x03 \x01(\x0b\x32\x13.floe.v1.StringListH\x00R\x0cstringValuesB\x08\n\x06values\"\x8c\x04\n\rFeatureColumn\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x31\n\nvalue_type\x18\x02 \x01(\x0e\x32\x12.floe.v1.ValueTypeR\tvalueType\x12\x37\n\x0cint64_values\x18\x03 \x01(\x0b\x32\x12.floe.v1.Int64ListH\x00R\x0bint64Values\x12:\n\rdouble_values\x18\x04 \x01(\x0b\x32\x13.floe.v1.DoubleListH\x00R\x0c\x64oubleValues\x12:\n\rstring_values\x18\x05 \x01(\x0b\x32\x13.floe.v1.StringListH\x00R\x0cstringValues\x12\x34\n\x0b\x62ool_values\x18\x06 \x01(\x0b\x32\x11.floe.v1.BoolListH\x00R\nboolValues\x12J\n\x13\x66loat_vector_values\x18\x07 \x01(\x0b\x32\x18.floe.v1.FloatVectorListH\x00R\x11\x66loatVectorValues\x12\x43\n\x10timestamp_values\x18\x08 \x01(\x0b\x32\x16.floe.v1.TimestampListH\x00R\x0ftimestampValues\x12\x32\n\x08statuses\x18\t \x03(\x0e\x32\x16.floe.v1.FeatureStatusR\x08statusesB\x08\n\x06values\"\x9b\x01\n\x08ViewRows\x12\x12\n\x04view\x18\x01 \x01(\tR\x04view\x12\x33\n\x16\x65vent_time_unix_micros\x18\x02 \x03(\x03R\x13\x65ventTimeUnixMicros\x12!\n\x0csnapshot_ids\x18\x03 \x03(\x03R\x0bsnapshotIds\x12#\n\x05tiers\x18\x04 \x03(\x0e\x32\r.floe.v1.TierR\x05tiers\"\xbe\x01\n\x19GetOnlineFeaturesResponse\x12\x1b\n\trow_count\x18\x01 \x01(\rR\x08rowCount\x12\x30\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x16.floe.v1.FeatureColumnR\x07\x63olumns\x12\'\n\x05views\x18\x03 \x03(\x0b\x32\x11.floe.v1.ViewRowsR\x05views\x12)\n\x10registry_version\x18\x04 \x01(\tR\x0fregistryVersion*\x9e\x01\n\rFeatureStatus\x12\x1e\n\x1a\x46\x45\x41TURE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x46\x45\x41TURE_STATUS_PRESENT\x10\x01\x12\x1c\n\x18\x46\x45\x41TURE_STATUS_NOT_FOUND\x10\x02\x12\x1a\n\x16\x46\x45\x41TURE_STATUS_EXPIRED\x10\x03\x12\x17\n\x13\x46\x45\x41TURE_STATUS_NULL\x10\x04*[\n\x04Tier\x12\x14\n\x10TIER_UNSPECIFIED\x10\x00\x12\x0b\n\x07TIER_L1\x10\x01\x12\x0f\n\x0bTIER_ONLINE\x10\x02\x12\x10\n\x0cTIER_OFFLINE\x10\x03\x12\r\n\tTIER_NONE\x10\x04\x32q\n\x0eServingService\x12_\n\x11GetOnlineFeatures\x12!.floe.v1.GetOnlineFeaturesRequest\x1a\".floe.v1.GetOnlineFeaturesResponse\"\x03\x90\x02\x01\x42)Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x66loe/v1/serving.proto\x12\x07\x66loe.v1\x1a\x13\x66loe/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x01\n\x18GetOnlineFeaturesRequest\x12)\n\x0f\x66\x65\x61ture_service\x18\x01 \x01(\tH\x00R\x0e\x66\x65\x61tureService\x12\x32\n\x08\x66\x65\x61tures\x18\x02 \x01(\x0b\x32\x14.floe.v1.FeatureRefsH\x00R\x08\x66\x65\x61tures\x12\x31\n\x08\x65ntities\x18\x03 \x03(\x0b\x32\x15.floe.v1.EntityColumnR\x08\x65ntities\x12\"\n\x05\x61s_of\x18\x04 \x01(\x0b\x32\r.floe.v1.AsOfR\x04\x61sOfB\n\n\x08selector\"y\n\x04\x41sOf\x12\x30\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00R\x04time\x12\x36\n\tsnapshots\x18\x02 \x01(\x0b\x32\x16.floe.v1.ViewSnapshotsH\x00R\tsnapshotsB\x07\n\x05point\"\x9b\x01\n\rViewSnapshots\x12J\n\x0csnapshot_ids\x18\x01 \x03(\x0b\x32\'.floe.v1.ViewSnapshots.SnapshotIdsEntryR\x0bsnapshotIds\x1a>\n\x10SnapshotIdsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x03R\x05value:\x02\x38\x01\"!\n\x0b\x46\x65\x61tureRefs\x12\x12\n\x04refs\x18\x01 \x03(\tR\x04refs\"\xa8\x01\n\x0c\x45ntityColumn\x12\x19\n\x08join_key\x18\x01 \x01(\tR\x07joinKey\x12\x37\n\x0cint64_values\x18\x02 \x01(\x0b\x32\x12.floe.v1.Int64ListH\x00R\x0bint64Values\x12:\n\rstring_values\x18\x03 \x01(\x0b\x32\x13.floe.v1.StringListH\x00R\x0cstringValuesB\x08\n\x06values\"\x8c\x04\n\rFeatureColumn\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x31\n\nvalue_type\x18\x02 \x01(\x0e\x32\x12.floe.v1.ValueTypeR\tvalueType\x12\x37\n\x0cint64_values\x18\x03 \x01(\x0b\x32\x12.floe.v1.Int64ListH\x00R\x0bint64Values\x12:\n\rdouble_values\x18\x04 \x01(\x0b\x32\x13.floe.v1.DoubleListH\x00R\x0c\x64oubleValues\x12:\n\rstring_values\x18\x05 \x01(\x0b\x32\x13.floe.v1.StringListH\x00R\x0cstringValues\x12\x34\n\x0b\x62ool_values\x18\x06 \x01(\x0b\x32\x11.floe.v1.BoolListH\x00R\nboolValues\x12J\n\x13\x66loat_vector_values\x18\x07 \x01(\x0b\x32\x18.floe.v1.FloatVectorListH\x00R\x11\x66loatVectorValues\x12\x43\n\x10timestamp_values\x18\x08 \x01(\x0b\x32\x16.floe.v1.TimestampListH\x00R\x0ftimestampValues\x12\x32\n\x08statuses\x18\t \x03(\x0e\x32\x16.floe.v1.FeatureStatusR\x08statusesB\x08\n\x06values\"\x9b\x01\n\x08ViewRows\x12\x12\n\x04view\x18\x01 \x01(\tR\x04view\x12\x33\n\x16\x65vent_time_unix_micros\x18\x02 \x03(\x03R\x13\x65ventTimeUnixMicros\x12!\n\x0csnapshot_ids\x18\x03 \x03(\x03R\x0bsnapshotIds\x12#\n\x05tiers\x18\x04 \x03(\x0e\x32\r.floe.v1.TierR\x05tiers\"\xbe\x01\n\x19GetOnlineFeaturesResponse\x12\x1b\n\trow_count\x18\x01 \x01(\rR\x08rowCount\x12\x30\n\x07\x63olumns\x18\x02 \x03(\x0b\x32\x16.floe.v1.FeatureColumnR\x07\x63olumns\x12\'\n\x05views\x18\x03 \x03(\x0b\x32\x11.floe.v1.ViewRowsR\x05views\x12)\n\x10registry_version\x18\x04 \x01(\tR\x0fregistryVersion\"\xf5\x01\n\x13\x44iffFeaturesRequest\x12)\n\x0f\x66\x65\x61ture_service\x18\x01 \x01(\tH\x00R\x0e\x66\x65\x61tureService\x12\x32\n\x08\x66\x65\x61tures\x18\x02 \x01(\x0b\x32\x14.floe.v1.FeatureRefsH\x00R\x08\x66\x65\x61tures\x12\x31\n\x08\x65ntities\x18\x03 \x03(\x0b\x32\x15.floe.v1.EntityColumnR\x08\x65ntities\x12!\n\x04\x66rom\x18\x04 \x01(\x0b\x32\r.floe.v1.AsOfR\x04\x66rom\x12\x1d\n\x02to\x18\x05 \x01(\x0b\x32\r.floe.v1.AsOfR\x02toB\n\n\x08selector\"\x9c\x01\n\x14\x44iffFeaturesResponse\x12\x36\n\x04\x66rom\x18\x01 \x01(\x0b\x32\".floe.v1.GetOnlineFeaturesResponseR\x04\x66rom\x12\x32\n\x02to\x18\x02 \x01(\x0b\x32\".floe.v1.GetOnlineFeaturesResponseR\x02to\x12\x18\n\x07\x63hanged\x18\x03 \x03(\tR\x07\x63hanged*\x9e\x01\n\rFeatureStatus\x12\x1e\n\x1a\x46\x45\x41TURE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x46\x45\x41TURE_STATUS_PRESENT\x10\x01\x12\x1c\n\x18\x46\x45\x41TURE_STATUS_NOT_FOUND\x10\x02\x12\x1a\n\x16\x46\x45\x41TURE_STATUS_EXPIRED\x10\x03\x12\x17\n\x13\x46\x45\x41TURE_STATUS_NULL\x10\x04*[\n\x04Tier\x12\x14\n\x10TIER_UNSPECIFIED\x10\x00\x12\x0b\n\x07TIER_L1\x10\x01\x12\x0f\n\x0bTIER_ONLINE\x10\x02\x12\x10\n\x0cTIER_OFFLINE\x10\x03\x12\r\n\tTIER_NONE\x10\x04\x32\xc3\x01\n\x0eServingService\x12_\n\x11GetOnlineFeatures\x12!.floe.v1.GetOnlineFeaturesRequest\x1a\".floe.v1.GetOnlineFeaturesResponse\"\x03\x90\x02\x01\x12P\n\x0c\x44iffFeatures\x12\x1c.floe.v1.DiffFeaturesRequest\x1a\x1d.floe.v1.DiffFeaturesResponse\"\x03\x90\x02\x01\x42)Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,24 +34,38 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'floe.v1.serving_pb2', _glob
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1'
+  _globals['_VIEWSNAPSHOTS_SNAPSHOTIDSENTRY']._loaded_options = None
+  _globals['_VIEWSNAPSHOTS_SNAPSHOTIDSENTRY']._serialized_options = b'8\001'
   _globals['_SERVINGSERVICE'].methods_by_name['GetOnlineFeatures']._loaded_options = None
   _globals['_SERVINGSERVICE'].methods_by_name['GetOnlineFeatures']._serialized_options = b'\220\002\001'
-  _globals['_FEATURESTATUS']._serialized_start=1327
-  _globals['_FEATURESTATUS']._serialized_end=1485
-  _globals['_TIER']._serialized_start=1487
-  _globals['_TIER']._serialized_end=1578
-  _globals['_GETONLINEFEATURESREQUEST']._serialized_start=56
-  _globals['_GETONLINEFEATURESREQUEST']._serialized_end=240
-  _globals['_FEATUREREFS']._serialized_start=242
-  _globals['_FEATUREREFS']._serialized_end=275
-  _globals['_ENTITYCOLUMN']._serialized_start=278
-  _globals['_ENTITYCOLUMN']._serialized_end=446
-  _globals['_FEATURECOLUMN']._serialized_start=449
-  _globals['_FEATURECOLUMN']._serialized_end=973
-  _globals['_VIEWROWS']._serialized_start=976
-  _globals['_VIEWROWS']._serialized_end=1131
-  _globals['_GETONLINEFEATURESRESPONSE']._serialized_start=1134
-  _globals['_GETONLINEFEATURESRESPONSE']._serialized_end=1324
-  _globals['_SERVINGSERVICE']._serialized_start=1580
-  _globals['_SERVINGSERVICE']._serialized_end=1693
+  _globals['_SERVINGSERVICE'].methods_by_name['DiffFeatures']._loaded_options = None
+  _globals['_SERVINGSERVICE'].methods_by_name['DiffFeatures']._serialized_options = b'\220\002\001'
+  _globals['_FEATURESTATUS']._serialized_start=2084
+  _globals['_FEATURESTATUS']._serialized_end=2242
+  _globals['_TIER']._serialized_start=2244
+  _globals['_TIER']._serialized_end=2335
+  _globals['_GETONLINEFEATURESREQUEST']._serialized_start=89
+  _globals['_GETONLINEFEATURESREQUEST']._serialized_end=309
+  _globals['_ASOF']._serialized_start=311
+  _globals['_ASOF']._serialized_end=432
+  _globals['_VIEWSNAPSHOTS']._serialized_start=435
+  _globals['_VIEWSNAPSHOTS']._serialized_end=590
+  _globals['_VIEWSNAPSHOTS_SNAPSHOTIDSENTRY']._serialized_start=528
+  _globals['_VIEWSNAPSHOTS_SNAPSHOTIDSENTRY']._serialized_end=590
+  _globals['_FEATUREREFS']._serialized_start=592
+  _globals['_FEATUREREFS']._serialized_end=625
+  _globals['_ENTITYCOLUMN']._serialized_start=628
+  _globals['_ENTITYCOLUMN']._serialized_end=796
+  _globals['_FEATURECOLUMN']._serialized_start=799
+  _globals['_FEATURECOLUMN']._serialized_end=1323
+  _globals['_VIEWROWS']._serialized_start=1326
+  _globals['_VIEWROWS']._serialized_end=1481
+  _globals['_GETONLINEFEATURESRESPONSE']._serialized_start=1484
+  _globals['_GETONLINEFEATURESRESPONSE']._serialized_end=1674
+  _globals['_DIFFFEATURESREQUEST']._serialized_start=1677
+  _globals['_DIFFFEATURESREQUEST']._serialized_end=1922
+  _globals['_DIFFFEATURESRESPONSE']._serialized_start=1925
+  _globals['_DIFFFEATURESRESPONSE']._serialized_end=2081
+  _globals['_SERVINGSERVICE']._serialized_start=2338
+  _globals['_SERVINGSERVICE']._serialized_end=2533
 # @@protoc_insertion_point(module_scope)

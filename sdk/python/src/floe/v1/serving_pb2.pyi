@@ -1,4 +1,7 @@
+import datetime
+
 from floe.v1 import types_pb2 as _types_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -35,14 +38,37 @@ TIER_OFFLINE: Tier
 TIER_NONE: Tier
 
 class GetOnlineFeaturesRequest(_message.Message):
-    __slots__ = ("feature_service", "features", "entities")
+    __slots__ = ("feature_service", "features", "entities", "as_of")
     FEATURE_SERVICE_FIELD_NUMBER: _ClassVar[int]
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     ENTITIES_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
     feature_service: str
     features: FeatureRefs
     entities: _containers.RepeatedCompositeFieldContainer[EntityColumn]
-    def __init__(self, feature_service: _Optional[str] = ..., features: _Optional[_Union[FeatureRefs, _Mapping]] = ..., entities: _Optional[_Iterable[_Union[EntityColumn, _Mapping]]] = ...) -> None: ...
+    as_of: AsOf
+    def __init__(self, feature_service: _Optional[str] = ..., features: _Optional[_Union[FeatureRefs, _Mapping]] = ..., entities: _Optional[_Iterable[_Union[EntityColumn, _Mapping]]] = ..., as_of: _Optional[_Union[AsOf, _Mapping]] = ...) -> None: ...
+
+class AsOf(_message.Message):
+    __slots__ = ("time", "snapshots")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    snapshots: ViewSnapshots
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., snapshots: _Optional[_Union[ViewSnapshots, _Mapping]] = ...) -> None: ...
+
+class ViewSnapshots(_message.Message):
+    __slots__ = ("snapshot_ids",)
+    class SnapshotIdsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    SNAPSHOT_IDS_FIELD_NUMBER: _ClassVar[int]
+    snapshot_ids: _containers.ScalarMap[str, int]
+    def __init__(self, snapshot_ids: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class FeatureRefs(_message.Message):
     __slots__ = ("refs",)
@@ -105,3 +131,25 @@ class GetOnlineFeaturesResponse(_message.Message):
     views: _containers.RepeatedCompositeFieldContainer[ViewRows]
     registry_version: str
     def __init__(self, row_count: _Optional[int] = ..., columns: _Optional[_Iterable[_Union[FeatureColumn, _Mapping]]] = ..., views: _Optional[_Iterable[_Union[ViewRows, _Mapping]]] = ..., registry_version: _Optional[str] = ...) -> None: ...
+
+class DiffFeaturesRequest(_message.Message):
+    __slots__ = ("feature_service", "features", "entities", "to")
+    FEATURE_SERVICE_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    ENTITIES_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    feature_service: str
+    features: FeatureRefs
+    entities: _containers.RepeatedCompositeFieldContainer[EntityColumn]
+    to: AsOf
+    def __init__(self, feature_service: _Optional[str] = ..., features: _Optional[_Union[FeatureRefs, _Mapping]] = ..., entities: _Optional[_Iterable[_Union[EntityColumn, _Mapping]]] = ..., to: _Optional[_Union[AsOf, _Mapping]] = ..., **kwargs) -> None: ...
+
+class DiffFeaturesResponse(_message.Message):
+    __slots__ = ("to", "changed")
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    to: GetOnlineFeaturesResponse
+    changed: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, to: _Optional[_Union[GetOnlineFeaturesResponse, _Mapping]] = ..., changed: _Optional[_Iterable[str]] = ..., **kwargs) -> None: ...

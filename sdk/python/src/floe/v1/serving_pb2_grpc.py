@@ -41,6 +41,11 @@ class ServingServiceStub:
                 request_serializer=floe_dot_v1_dot_serving__pb2.GetOnlineFeaturesRequest.SerializeToString,
                 response_deserializer=floe_dot_v1_dot_serving__pb2.GetOnlineFeaturesResponse.FromString,
                 _registered_method=True)
+        self.DiffFeatures = channel.unary_unary(
+                '/floe.v1.ServingService/DiffFeatures',
+                request_serializer=floe_dot_v1_dot_serving__pb2.DiffFeaturesRequest.SerializeToString,
+                response_deserializer=floe_dot_v1_dot_serving__pb2.DiffFeaturesResponse.FromString,
+                _registered_method=True)
 
 
 class ServingServiceServicer:
@@ -58,6 +63,14 @@ class ServingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DiffFeatures(self, request, context):
+        """DiffFeatures compares one entity's features at two points in time and names
+        the features whose value or status changed. Both points are read from Iceberg.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ServingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -65,6 +78,11 @@ def add_ServingServiceServicer_to_server(servicer, server):
                     servicer.GetOnlineFeatures,
                     request_deserializer=floe_dot_v1_dot_serving__pb2.GetOnlineFeaturesRequest.FromString,
                     response_serializer=floe_dot_v1_dot_serving__pb2.GetOnlineFeaturesResponse.SerializeToString,
+            ),
+            'DiffFeatures': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffFeatures,
+                    request_deserializer=floe_dot_v1_dot_serving__pb2.DiffFeaturesRequest.FromString,
+                    response_serializer=floe_dot_v1_dot_serving__pb2.DiffFeaturesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -96,6 +114,33 @@ class ServingService:
             '/floe.v1.ServingService/GetOnlineFeatures',
             floe_dot_v1_dot_serving__pb2.GetOnlineFeaturesRequest.SerializeToString,
             floe_dot_v1_dot_serving__pb2.GetOnlineFeaturesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffFeatures(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/floe.v1.ServingService/DiffFeatures',
+            floe_dot_v1_dot_serving__pb2.DiffFeaturesRequest.SerializeToString,
+            floe_dot_v1_dot_serving__pb2.DiffFeaturesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,6 +36,12 @@ const (
 	// AdminServiceMaterializeProcedure is the fully-qualified name of the AdminService's Materialize
 	// RPC.
 	AdminServiceMaterializeProcedure = "/floe.v1.AdminService/Materialize"
+	// AdminServiceListSnapshotsProcedure is the fully-qualified name of the AdminService's
+	// ListSnapshots RPC.
+	AdminServiceListSnapshotsProcedure = "/floe.v1.AdminService/ListSnapshots"
+	// AdminServiceGetFreshnessProcedure is the fully-qualified name of the AdminService's GetFreshness
+	// RPC.
+	AdminServiceGetFreshnessProcedure = "/floe.v1.AdminService/GetFreshness"
 )
 
 // AdminServiceClient is a client for the floe.v1.AdminService service.
@@ -43,6 +49,11 @@ type AdminServiceClient interface {
 	// Materialize copies the latest row per entity of each view's current Iceberg
 	// snapshot into the online store, streaming progress as it goes.
 	Materialize(context.Context, *connect.Request[v1.MaterializeRequest]) (*connect.ServerStreamForClient[v1.MaterializeResponse], error)
+	// ListSnapshots lists a feature view's Iceberg snapshots, newest first.
+	ListSnapshots(context.Context, *connect.Request[v1.ListSnapshotsRequest]) (*connect.Response[v1.ListSnapshotsResponse], error)
+	// GetFreshness reports, per view, the latest Iceberg snapshot, the snapshot the
+	// online store was materialized from, and the lag between them.
+	GetFreshness(context.Context, *connect.Request[v1.GetFreshnessRequest]) (*connect.Response[v1.GetFreshnessResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the floe.v1.AdminService service. By default, it
@@ -62,12 +73,28 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("Materialize")),
 			connect.WithClientOptions(opts...),
 		),
+		listSnapshots: connect.NewClient[v1.ListSnapshotsRequest, v1.ListSnapshotsResponse](
+			httpClient,
+			baseURL+AdminServiceListSnapshotsProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListSnapshots")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		getFreshness: connect.NewClient[v1.GetFreshnessRequest, v1.GetFreshnessResponse](
+			httpClient,
+			baseURL+AdminServiceGetFreshnessProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetFreshness")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
-	materialize *connect.Client[v1.MaterializeRequest, v1.MaterializeResponse]
+	materialize   *connect.Client[v1.MaterializeRequest, v1.MaterializeResponse]
+	listSnapshots *connect.Client[v1.ListSnapshotsRequest, v1.ListSnapshotsResponse]
+	getFreshness  *connect.Client[v1.GetFreshnessRequest, v1.GetFreshnessResponse]
 }
 
 // Materialize calls floe.v1.AdminService.Materialize.
@@ -75,11 +102,26 @@ func (c *adminServiceClient) Materialize(ctx context.Context, req *connect.Reque
 	return c.materialize.CallServerStream(ctx, req)
 }
 
+// ListSnapshots calls floe.v1.AdminService.ListSnapshots.
+func (c *adminServiceClient) ListSnapshots(ctx context.Context, req *connect.Request[v1.ListSnapshotsRequest]) (*connect.Response[v1.ListSnapshotsResponse], error) {
+	return c.listSnapshots.CallUnary(ctx, req)
+}
+
+// GetFreshness calls floe.v1.AdminService.GetFreshness.
+func (c *adminServiceClient) GetFreshness(ctx context.Context, req *connect.Request[v1.GetFreshnessRequest]) (*connect.Response[v1.GetFreshnessResponse], error) {
+	return c.getFreshness.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the floe.v1.AdminService service.
 type AdminServiceHandler interface {
 	// Materialize copies the latest row per entity of each view's current Iceberg
 	// snapshot into the online store, streaming progress as it goes.
 	Materialize(context.Context, *connect.Request[v1.MaterializeRequest], *connect.ServerStream[v1.MaterializeResponse]) error
+	// ListSnapshots lists a feature view's Iceberg snapshots, newest first.
+	ListSnapshots(context.Context, *connect.Request[v1.ListSnapshotsRequest]) (*connect.Response[v1.ListSnapshotsResponse], error)
+	// GetFreshness reports, per view, the latest Iceberg snapshot, the snapshot the
+	// online store was materialized from, and the lag between them.
+	GetFreshness(context.Context, *connect.Request[v1.GetFreshnessRequest]) (*connect.Response[v1.GetFreshnessResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -95,10 +137,28 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("Materialize")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceListSnapshotsHandler := connect.NewUnaryHandler(
+		AdminServiceListSnapshotsProcedure,
+		svc.ListSnapshots,
+		connect.WithSchema(adminServiceMethods.ByName("ListSnapshots")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceGetFreshnessHandler := connect.NewUnaryHandler(
+		AdminServiceGetFreshnessProcedure,
+		svc.GetFreshness,
+		connect.WithSchema(adminServiceMethods.ByName("GetFreshness")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/floe.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceMaterializeProcedure:
 			adminServiceMaterializeHandler.ServeHTTP(w, r)
+		case AdminServiceListSnapshotsProcedure:
+			adminServiceListSnapshotsHandler.ServeHTTP(w, r)
+		case AdminServiceGetFreshnessProcedure:
+			adminServiceGetFreshnessHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -110,4 +170,12 @@ type UnimplementedAdminServiceHandler struct{}
 
 func (UnimplementedAdminServiceHandler) Materialize(context.Context, *connect.Request[v1.MaterializeRequest], *connect.ServerStream[v1.MaterializeResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("floe.v1.AdminService.Materialize is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListSnapshots(context.Context, *connect.Request[v1.ListSnapshotsRequest]) (*connect.Response[v1.ListSnapshotsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("floe.v1.AdminService.ListSnapshots is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetFreshness(context.Context, *connect.Request[v1.GetFreshnessRequest]) (*connect.Response[v1.GetFreshnessResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("floe.v1.AdminService.GetFreshness is not implemented"))
 }

@@ -36,6 +36,9 @@ const (
 	// ServingServiceGetOnlineFeaturesProcedure is the fully-qualified name of the ServingService's
 	// GetOnlineFeatures RPC.
 	ServingServiceGetOnlineFeaturesProcedure = "/floe.v1.ServingService/GetOnlineFeatures"
+	// ServingServiceDiffFeaturesProcedure is the fully-qualified name of the ServingService's
+	// DiffFeatures RPC.
+	ServingServiceDiffFeaturesProcedure = "/floe.v1.ServingService/DiffFeatures"
 )
 
 // ServingServiceClient is a client for the floe.v1.ServingService service.
@@ -45,6 +48,9 @@ type ServingServiceClient interface {
 	// NOT_FOUND), never as a call error. The call fails with INVALID_ARGUMENT for a
 	// malformed request and with UNAVAILABLE when no store can answer.
 	GetOnlineFeatures(context.Context, *connect.Request[v1.GetOnlineFeaturesRequest]) (*connect.Response[v1.GetOnlineFeaturesResponse], error)
+	// DiffFeatures compares one entity's features at two points in time and names
+	// the features whose value or status changed. Both points are read from Iceberg.
+	DiffFeatures(context.Context, *connect.Request[v1.DiffFeaturesRequest]) (*connect.Response[v1.DiffFeaturesResponse], error)
 }
 
 // NewServingServiceClient constructs a client for the floe.v1.ServingService service. By default,
@@ -65,17 +71,30 @@ func NewServingServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		diffFeatures: connect.NewClient[v1.DiffFeaturesRequest, v1.DiffFeaturesResponse](
+			httpClient,
+			baseURL+ServingServiceDiffFeaturesProcedure,
+			connect.WithSchema(servingServiceMethods.ByName("DiffFeatures")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // servingServiceClient implements ServingServiceClient.
 type servingServiceClient struct {
 	getOnlineFeatures *connect.Client[v1.GetOnlineFeaturesRequest, v1.GetOnlineFeaturesResponse]
+	diffFeatures      *connect.Client[v1.DiffFeaturesRequest, v1.DiffFeaturesResponse]
 }
 
 // GetOnlineFeatures calls floe.v1.ServingService.GetOnlineFeatures.
 func (c *servingServiceClient) GetOnlineFeatures(ctx context.Context, req *connect.Request[v1.GetOnlineFeaturesRequest]) (*connect.Response[v1.GetOnlineFeaturesResponse], error) {
 	return c.getOnlineFeatures.CallUnary(ctx, req)
+}
+
+// DiffFeatures calls floe.v1.ServingService.DiffFeatures.
+func (c *servingServiceClient) DiffFeatures(ctx context.Context, req *connect.Request[v1.DiffFeaturesRequest]) (*connect.Response[v1.DiffFeaturesResponse], error) {
+	return c.diffFeatures.CallUnary(ctx, req)
 }
 
 // ServingServiceHandler is an implementation of the floe.v1.ServingService service.
@@ -85,6 +104,9 @@ type ServingServiceHandler interface {
 	// NOT_FOUND), never as a call error. The call fails with INVALID_ARGUMENT for a
 	// malformed request and with UNAVAILABLE when no store can answer.
 	GetOnlineFeatures(context.Context, *connect.Request[v1.GetOnlineFeaturesRequest]) (*connect.Response[v1.GetOnlineFeaturesResponse], error)
+	// DiffFeatures compares one entity's features at two points in time and names
+	// the features whose value or status changed. Both points are read from Iceberg.
+	DiffFeatures(context.Context, *connect.Request[v1.DiffFeaturesRequest]) (*connect.Response[v1.DiffFeaturesResponse], error)
 }
 
 // NewServingServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -101,10 +123,19 @@ func NewServingServiceHandler(svc ServingServiceHandler, opts ...connect.Handler
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	servingServiceDiffFeaturesHandler := connect.NewUnaryHandler(
+		ServingServiceDiffFeaturesProcedure,
+		svc.DiffFeatures,
+		connect.WithSchema(servingServiceMethods.ByName("DiffFeatures")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/floe.v1.ServingService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ServingServiceGetOnlineFeaturesProcedure:
 			servingServiceGetOnlineFeaturesHandler.ServeHTTP(w, r)
+		case ServingServiceDiffFeaturesProcedure:
+			servingServiceDiffFeaturesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -116,4 +147,8 @@ type UnimplementedServingServiceHandler struct{}
 
 func (UnimplementedServingServiceHandler) GetOnlineFeatures(context.Context, *connect.Request[v1.GetOnlineFeaturesRequest]) (*connect.Response[v1.GetOnlineFeaturesResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("floe.v1.ServingService.GetOnlineFeatures is not implemented"))
+}
+
+func (UnimplementedServingServiceHandler) DiffFeatures(context.Context, *connect.Request[v1.DiffFeaturesRequest]) (*connect.Response[v1.DiffFeaturesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("floe.v1.ServingService.DiffFeatures is not implemented"))
 }

@@ -4,13 +4,15 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file floe/v1/admin.proto.
  */
 export const file_floe_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChNmbG9lL3YxL2FkbWluLnByb3RvEgdmbG9lLnYxIiMKEk1hdGVyaWFsaXplUmVxdWVzdBINCgV2aWV3cxgBIAMoCSKDAQoTTWF0ZXJpYWxpemVSZXNwb25zZRIMCgR2aWV3GAEgASgJEhMKC3NuYXBzaG90X2lkGAIgASgDEhEKCXJvd3NfcmVhZBgDIAEoAxIUCgxyb3dzX3dyaXR0ZW4YBCABKAMSDAoEZG9uZRgFIAEoCBISCgp1cF90b19kYXRlGAYgASgIMloKDEFkbWluU2VydmljZRJKCgtNYXRlcmlhbGl6ZRIbLmZsb2UudjEuTWF0ZXJpYWxpemVSZXF1ZXN0GhwuZmxvZS52MS5NYXRlcmlhbGl6ZVJlc3BvbnNlMAFCKVonZmxvZS5kZXYvZmxvZS9zZGsvZ28vZ2VuL2Zsb2UvdjE7ZmxvZXYxYgZwcm90bzM");
+  fileDesc("ChNmbG9lL3YxL2FkbWluLnByb3RvEgdmbG9lLnYxIiMKEk1hdGVyaWFsaXplUmVxdWVzdBINCgV2aWV3cxgBIAMoCSKDAQoTTWF0ZXJpYWxpemVSZXNwb25zZRIMCgR2aWV3GAEgASgJEhMKC3NuYXBzaG90X2lkGAIgASgDEhEKCXJvd3NfcmVhZBgDIAEoAxIUCgxyb3dzX3dyaXR0ZW4YBCABKAMSDAoEZG9uZRgFIAEoCBISCgp1cF90b19kYXRlGAYgASgIIjMKFExpc3RTbmFwc2hvdHNSZXF1ZXN0EgwKBHZpZXcYASABKAkSDQoFbGltaXQYAiABKA0ivQEKCFNuYXBzaG90EhMKC3NuYXBzaG90X2lkGAEgASgDEhEKCXBhcmVudF9pZBgCIAEoAxIwCgxjb21taXR0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCW9wZXJhdGlvbhgEIAEoCRIVCg1hZGRlZF9yZWNvcmRzGAUgASgDEhcKD2RlbGV0ZWRfcmVjb3JkcxgGIAEoAxIUCgxtYXRlcmlhbGl6ZWQYByABKAgiPQoVTGlzdFNuYXBzaG90c1Jlc3BvbnNlEiQKCXNuYXBzaG90cxgBIAMoCzIRLmZsb2UudjEuU25hcHNob3QiFQoTR2V0RnJlc2huZXNzUmVxdWVzdCK2AQoNVmlld0ZyZXNobmVzcxIMCgR2aWV3GAEgASgJEiEKBmxhdGVzdBgCIAEoCzIRLmZsb2UudjEuU25hcHNob3QSIAoYbWF0ZXJpYWxpemVkX3NuYXBzaG90X2lkGAMgASgDEj0KGW1hdGVyaWFsaXplZF9jb21taXR0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2xhZ19zZWNvbmRzGAUgASgBIj0KFEdldEZyZXNobmVzc1Jlc3BvbnNlEiUKBXZpZXdzGAEgAygLMhYuZmxvZS52MS5WaWV3RnJlc2huZXNzMoECCgxBZG1pblNlcnZpY2USSgoLTWF0ZXJpYWxpemUSGy5mbG9lLnYxLk1hdGVyaWFsaXplUmVxdWVzdBocLmZsb2UudjEuTWF0ZXJpYWxpemVSZXNwb25zZTABElMKDUxpc3RTbmFwc2hvdHMSHS5mbG9lLnYxLkxpc3RTbmFwc2hvdHNSZXF1ZXN0Gh4uZmxvZS52MS5MaXN0U25hcHNob3RzUmVzcG9uc2UiA5ACARJQCgxHZXRGcmVzaG5lc3MSHC5mbG9lLnYxLkdldEZyZXNobmVzc1JlcXVlc3QaHS5mbG9lLnYxLkdldEZyZXNobmVzc1Jlc3BvbnNlIgOQAgFCKVonZmxvZS5kZXYvZmxvZS9zZGsvZ28vZ2VuL2Zsb2UvdjE7ZmxvZXYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message floe.v1.MaterializeRequest
@@ -86,6 +88,176 @@ export const MaterializeResponseSchema: GenMessage<MaterializeResponse> = /*@__P
   messageDesc(file_floe_v1_admin, 1);
 
 /**
+ * @generated from message floe.v1.ListSnapshotsRequest
+ */
+export type ListSnapshotsRequest = Message<"floe.v1.ListSnapshotsRequest"> & {
+  /**
+   * @generated from field: string view = 1;
+   */
+  view: string;
+
+  /**
+   * Maximum number of snapshots to return, newest first; 0 means 100.
+   *
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message floe.v1.ListSnapshotsRequest.
+ * Use `create(ListSnapshotsRequestSchema)` to create a new message.
+ */
+export const ListSnapshotsRequestSchema: GenMessage<ListSnapshotsRequest> = /*@__PURE__*/
+  messageDesc(file_floe_v1_admin, 2);
+
+/**
+ * Snapshot is one Iceberg snapshot of a view's table.
+ *
+ * @generated from message floe.v1.Snapshot
+ */
+export type Snapshot = Message<"floe.v1.Snapshot"> & {
+  /**
+   * @generated from field: int64 snapshot_id = 1;
+   */
+  snapshotId: bigint;
+
+  /**
+   * @generated from field: int64 parent_id = 2;
+   */
+  parentId: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp committed_at = 3;
+   */
+  committedAt?: Timestamp | undefined;
+
+  /**
+   * Iceberg operation: append, overwrite, delete or replace.
+   *
+   * @generated from field: string operation = 4;
+   */
+  operation: string;
+
+  /**
+   * @generated from field: int64 added_records = 5;
+   */
+  addedRecords: bigint;
+
+  /**
+   * @generated from field: int64 deleted_records = 6;
+   */
+  deletedRecords: bigint;
+
+  /**
+   * Whether the online store has been materialized from this snapshot or a later one.
+   *
+   * @generated from field: bool materialized = 7;
+   */
+  materialized: boolean;
+};
+
+/**
+ * Describes the message floe.v1.Snapshot.
+ * Use `create(SnapshotSchema)` to create a new message.
+ */
+export const SnapshotSchema: GenMessage<Snapshot> = /*@__PURE__*/
+  messageDesc(file_floe_v1_admin, 3);
+
+/**
+ * @generated from message floe.v1.ListSnapshotsResponse
+ */
+export type ListSnapshotsResponse = Message<"floe.v1.ListSnapshotsResponse"> & {
+  /**
+   * @generated from field: repeated floe.v1.Snapshot snapshots = 1;
+   */
+  snapshots: Snapshot[];
+};
+
+/**
+ * Describes the message floe.v1.ListSnapshotsResponse.
+ * Use `create(ListSnapshotsResponseSchema)` to create a new message.
+ */
+export const ListSnapshotsResponseSchema: GenMessage<ListSnapshotsResponse> = /*@__PURE__*/
+  messageDesc(file_floe_v1_admin, 4);
+
+/**
+ * @generated from message floe.v1.GetFreshnessRequest
+ */
+export type GetFreshnessRequest = Message<"floe.v1.GetFreshnessRequest"> & {
+};
+
+/**
+ * Describes the message floe.v1.GetFreshnessRequest.
+ * Use `create(GetFreshnessRequestSchema)` to create a new message.
+ */
+export const GetFreshnessRequestSchema: GenMessage<GetFreshnessRequest> = /*@__PURE__*/
+  messageDesc(file_floe_v1_admin, 5);
+
+/**
+ * ViewFreshness says how far the online store is behind Iceberg for one view.
+ *
+ * @generated from message floe.v1.ViewFreshness
+ */
+export type ViewFreshness = Message<"floe.v1.ViewFreshness"> & {
+  /**
+   * @generated from field: string view = 1;
+   */
+  view: string;
+
+  /**
+   * Current snapshot of the view's table; unset when the table has none.
+   *
+   * @generated from field: floe.v1.Snapshot latest = 2;
+   */
+  latest?: Snapshot | undefined;
+
+  /**
+   * Snapshot the online store was last materialized from; 0 when never.
+   *
+   * @generated from field: int64 materialized_snapshot_id = 3;
+   */
+  materializedSnapshotId: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp materialized_committed_at = 4;
+   */
+  materializedCommittedAt?: Timestamp | undefined;
+
+  /**
+   * Seconds between the commit of `latest` and that of the materialized snapshot;
+   * 0 when up to date.
+   *
+   * @generated from field: double lag_seconds = 5;
+   */
+  lagSeconds: number;
+};
+
+/**
+ * Describes the message floe.v1.ViewFreshness.
+ * Use `create(ViewFreshnessSchema)` to create a new message.
+ */
+export const ViewFreshnessSchema: GenMessage<ViewFreshness> = /*@__PURE__*/
+  messageDesc(file_floe_v1_admin, 6);
+
+/**
+ * @generated from message floe.v1.GetFreshnessResponse
+ */
+export type GetFreshnessResponse = Message<"floe.v1.GetFreshnessResponse"> & {
+  /**
+   * @generated from field: repeated floe.v1.ViewFreshness views = 1;
+   */
+  views: ViewFreshness[];
+};
+
+/**
+ * Describes the message floe.v1.GetFreshnessResponse.
+ * Use `create(GetFreshnessResponseSchema)` to create a new message.
+ */
+export const GetFreshnessResponseSchema: GenMessage<GetFreshnessResponse> = /*@__PURE__*/
+  messageDesc(file_floe_v1_admin, 7);
+
+/**
  * AdminService runs operator tasks inside a running server, so that a server
  * whose online store is in-process can be materialized from the command line.
  *
@@ -102,6 +274,27 @@ export const AdminService: GenService<{
     methodKind: "server_streaming";
     input: typeof MaterializeRequestSchema;
     output: typeof MaterializeResponseSchema;
+  },
+  /**
+   * ListSnapshots lists a feature view's Iceberg snapshots, newest first.
+   *
+   * @generated from rpc floe.v1.AdminService.ListSnapshots
+   */
+  listSnapshots: {
+    methodKind: "unary";
+    input: typeof ListSnapshotsRequestSchema;
+    output: typeof ListSnapshotsResponseSchema;
+  },
+  /**
+   * GetFreshness reports, per view, the latest Iceberg snapshot, the snapshot the
+   * online store was materialized from, and the lag between them.
+   *
+   * @generated from rpc floe.v1.AdminService.GetFreshness
+   */
+  getFreshness: {
+    methodKind: "unary";
+    input: typeof GetFreshnessRequestSchema;
+    output: typeof GetFreshnessResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_floe_v1_admin, 0);

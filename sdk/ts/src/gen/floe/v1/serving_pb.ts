@@ -6,13 +6,15 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { BoolList, DoubleList, FloatVectorList, Int64List, StringList, TimestampList, ValueType } from "./types_pb.js";
 import { file_floe_v1_types } from "./types_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file floe/v1/serving.proto.
  */
 export const file_floe_v1_serving: GenFile = /*@__PURE__*/
-  fileDesc("ChVmbG9lL3YxL3NlcnZpbmcucHJvdG8SB2Zsb2UudjEilAEKGEdldE9ubGluZUZlYXR1cmVzUmVxdWVzdBIZCg9mZWF0dXJlX3NlcnZpY2UYASABKAlIABIoCghmZWF0dXJlcxgCIAEoCzIULmZsb2UudjEuRmVhdHVyZVJlZnNIABInCghlbnRpdGllcxgDIAMoCzIVLmZsb2UudjEuRW50aXR5Q29sdW1uQgoKCHNlbGVjdG9yIhsKC0ZlYXR1cmVSZWZzEgwKBHJlZnMYASADKAkihAEKDEVudGl0eUNvbHVtbhIQCghqb2luX2tleRgBIAEoCRIqCgxpbnQ2NF92YWx1ZXMYAiABKAsyEi5mbG9lLnYxLkludDY0TGlzdEgAEiwKDXN0cmluZ192YWx1ZXMYAyABKAsyEy5mbG9lLnYxLlN0cmluZ0xpc3RIAEIICgZ2YWx1ZXMimAMKDUZlYXR1cmVDb2x1bW4SDAoEbmFtZRgBIAEoCRImCgp2YWx1ZV90eXBlGAIgASgOMhIuZmxvZS52MS5WYWx1ZVR5cGUSKgoMaW50NjRfdmFsdWVzGAMgASgLMhIuZmxvZS52MS5JbnQ2NExpc3RIABIsCg1kb3VibGVfdmFsdWVzGAQgASgLMhMuZmxvZS52MS5Eb3VibGVMaXN0SAASLAoNc3RyaW5nX3ZhbHVlcxgFIAEoCzITLmZsb2UudjEuU3RyaW5nTGlzdEgAEigKC2Jvb2xfdmFsdWVzGAYgASgLMhEuZmxvZS52MS5Cb29sTGlzdEgAEjcKE2Zsb2F0X3ZlY3Rvcl92YWx1ZXMYByABKAsyGC5mbG9lLnYxLkZsb2F0VmVjdG9yTGlzdEgAEjIKEHRpbWVzdGFtcF92YWx1ZXMYCCABKAsyFi5mbG9lLnYxLlRpbWVzdGFtcExpc3RIABIoCghzdGF0dXNlcxgJIAMoDjIWLmZsb2UudjEuRmVhdHVyZVN0YXR1c0IICgZ2YWx1ZXMibAoIVmlld1Jvd3MSDAoEdmlldxgBIAEoCRIeChZldmVudF90aW1lX3VuaXhfbWljcm9zGAIgAygDEhQKDHNuYXBzaG90X2lkcxgDIAMoAxIcCgV0aWVycxgEIAMoDjINLmZsb2UudjEuVGllciKTAQoZR2V0T25saW5lRmVhdHVyZXNSZXNwb25zZRIRCglyb3dfY291bnQYASABKA0SJwoHY29sdW1ucxgCIAMoCzIWLmZsb2UudjEuRmVhdHVyZUNvbHVtbhIgCgV2aWV3cxgDIAMoCzIRLmZsb2UudjEuVmlld1Jvd3MSGAoQcmVnaXN0cnlfdmVyc2lvbhgEIAEoCSqeAQoNRmVhdHVyZVN0YXR1cxIeChpGRUFUVVJFX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkZFQVRVUkVfU1RBVFVTX1BSRVNFTlQQARIcChhGRUFUVVJFX1NUQVRVU19OT1RfRk9VTkQQAhIaChZGRUFUVVJFX1NUQVRVU19FWFBJUkVEEAMSFwoTRkVBVFVSRV9TVEFUVVNfTlVMTBAEKlsKBFRpZXISFAoQVElFUl9VTlNQRUNJRklFRBAAEgsKB1RJRVJfTDEQARIPCgtUSUVSX09OTElORRACEhAKDFRJRVJfT0ZGTElORRADEg0KCVRJRVJfTk9ORRAEMnEKDlNlcnZpbmdTZXJ2aWNlEl8KEUdldE9ubGluZUZlYXR1cmVzEiEuZmxvZS52MS5HZXRPbmxpbmVGZWF0dXJlc1JlcXVlc3QaIi5mbG9lLnYxLkdldE9ubGluZUZlYXR1cmVzUmVzcG9uc2UiA5ACAUIpWidmbG9lLmRldi9mbG9lL3Nkay9nby9nZW4vZmxvZS92MTtmbG9ldjFiBnByb3RvMw", [file_floe_v1_types]);
+  fileDesc("ChVmbG9lL3YxL3NlcnZpbmcucHJvdG8SB2Zsb2UudjEisgEKGEdldE9ubGluZUZlYXR1cmVzUmVxdWVzdBIZCg9mZWF0dXJlX3NlcnZpY2UYASABKAlIABIoCghmZWF0dXJlcxgCIAEoCzIULmZsb2UudjEuRmVhdHVyZVJlZnNIABInCghlbnRpdGllcxgDIAMoCzIVLmZsb2UudjEuRW50aXR5Q29sdW1uEhwKBWFzX29mGAQgASgLMg0uZmxvZS52MS5Bc09mQgoKCHNlbGVjdG9yImgKBEFzT2YSKgoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBIABIrCglzbmFwc2hvdHMYAiABKAsyFi5mbG9lLnYxLlZpZXdTbmFwc2hvdHNIAEIHCgVwb2ludCKCAQoNVmlld1NuYXBzaG90cxI9CgxzbmFwc2hvdF9pZHMYASADKAsyJy5mbG9lLnYxLlZpZXdTbmFwc2hvdHMuU25hcHNob3RJZHNFbnRyeRoyChBTbmFwc2hvdElkc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAzoCOAEiGwoLRmVhdHVyZVJlZnMSDAoEcmVmcxgBIAMoCSKEAQoMRW50aXR5Q29sdW1uEhAKCGpvaW5fa2V5GAEgASgJEioKDGludDY0X3ZhbHVlcxgCIAEoCzISLmZsb2UudjEuSW50NjRMaXN0SAASLAoNc3RyaW5nX3ZhbHVlcxgDIAEoCzITLmZsb2UudjEuU3RyaW5nTGlzdEgAQggKBnZhbHVlcyKYAwoNRmVhdHVyZUNvbHVtbhIMCgRuYW1lGAEgASgJEiYKCnZhbHVlX3R5cGUYAiABKA4yEi5mbG9lLnYxLlZhbHVlVHlwZRIqCgxpbnQ2NF92YWx1ZXMYAyABKAsyEi5mbG9lLnYxLkludDY0TGlzdEgAEiwKDWRvdWJsZV92YWx1ZXMYBCABKAsyEy5mbG9lLnYxLkRvdWJsZUxpc3RIABIsCg1zdHJpbmdfdmFsdWVzGAUgASgLMhMuZmxvZS52MS5TdHJpbmdMaXN0SAASKAoLYm9vbF92YWx1ZXMYBiABKAsyES5mbG9lLnYxLkJvb2xMaXN0SAASNwoTZmxvYXRfdmVjdG9yX3ZhbHVlcxgHIAEoCzIYLmZsb2UudjEuRmxvYXRWZWN0b3JMaXN0SAASMgoQdGltZXN0YW1wX3ZhbHVlcxgIIAEoCzIWLmZsb2UudjEuVGltZXN0YW1wTGlzdEgAEigKCHN0YXR1c2VzGAkgAygOMhYuZmxvZS52MS5GZWF0dXJlU3RhdHVzQggKBnZhbHVlcyJsCghWaWV3Um93cxIMCgR2aWV3GAEgASgJEh4KFmV2ZW50X3RpbWVfdW5peF9taWNyb3MYAiADKAMSFAoMc25hcHNob3RfaWRzGAMgAygDEhwKBXRpZXJzGAQgAygOMg0uZmxvZS52MS5UaWVyIpMBChlHZXRPbmxpbmVGZWF0dXJlc1Jlc3BvbnNlEhEKCXJvd19jb3VudBgBIAEoDRInCgdjb2x1bW5zGAIgAygLMhYuZmxvZS52MS5GZWF0dXJlQ29sdW1uEiAKBXZpZXdzGAMgAygLMhEuZmxvZS52MS5WaWV3Um93cxIYChByZWdpc3RyeV92ZXJzaW9uGAQgASgJIscBChNEaWZmRmVhdHVyZXNSZXF1ZXN0EhkKD2ZlYXR1cmVfc2VydmljZRgBIAEoCUgAEigKCGZlYXR1cmVzGAIgASgLMhQuZmxvZS52MS5GZWF0dXJlUmVmc0gAEicKCGVudGl0aWVzGAMgAygLMhUuZmxvZS52MS5FbnRpdHlDb2x1bW4SGwoEZnJvbRgEIAEoCzINLmZsb2UudjEuQXNPZhIZCgJ0bxgFIAEoCzINLmZsb2UudjEuQXNPZkIKCghzZWxlY3RvciKJAQoURGlmZkZlYXR1cmVzUmVzcG9uc2USMAoEZnJvbRgBIAEoCzIiLmZsb2UudjEuR2V0T25saW5lRmVhdHVyZXNSZXNwb25zZRIuCgJ0bxgCIAEoCzIiLmZsb2UudjEuR2V0T25saW5lRmVhdHVyZXNSZXNwb25zZRIPCgdjaGFuZ2VkGAMgAygJKp4BCg1GZWF0dXJlU3RhdHVzEh4KGkZFQVRVUkVfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWRkVBVFVSRV9TVEFUVVNfUFJFU0VOVBABEhwKGEZFQVRVUkVfU1RBVFVTX05PVF9GT1VORBACEhoKFkZFQVRVUkVfU1RBVFVTX0VYUElSRUQQAxIXChNGRUFUVVJFX1NUQVRVU19OVUxMEAQqWwoEVGllchIUChBUSUVSX1VOU1BFQ0lGSUVEEAASCwoHVElFUl9MMRABEg8KC1RJRVJfT05MSU5FEAISEAoMVElFUl9PRkZMSU5FEAMSDQoJVElFUl9OT05FEAQywwEKDlNlcnZpbmdTZXJ2aWNlEl8KEUdldE9ubGluZUZlYXR1cmVzEiEuZmxvZS52MS5HZXRPbmxpbmVGZWF0dXJlc1JlcXVlc3QaIi5mbG9lLnYxLkdldE9ubGluZUZlYXR1cmVzUmVzcG9uc2UiA5ACARJQCgxEaWZmRmVhdHVyZXMSHC5mbG9lLnYxLkRpZmZGZWF0dXJlc1JlcXVlc3QaHS5mbG9lLnYxLkRpZmZGZWF0dXJlc1Jlc3BvbnNlIgOQAgFCKVonZmxvZS5kZXYvZmxvZS9zZGsvZ28vZ2VuL2Zsb2UvdjE7ZmxvZXYxYgZwcm90bzM", [file_floe_v1_types, file_google_protobuf_timestamp]);
 
 /**
  * GetOnlineFeaturesRequest selects features and the entity rows to read them for.
@@ -49,6 +51,14 @@ export type GetOnlineFeaturesRequest = Message<"floe.v1.GetOnlineFeaturesRequest
    * @generated from field: repeated floe.v1.EntityColumn entities = 3;
    */
   entities: EntityColumn[];
+
+  /**
+   * When set, answer as of this past point instead of with the latest values: the
+   * values the online store held then, read from Iceberg snapshots. Unset means now.
+   *
+   * @generated from field: floe.v1.AsOf as_of = 4;
+   */
+  asOf?: AsOf | undefined;
 };
 
 /**
@@ -57,6 +67,64 @@ export type GetOnlineFeaturesRequest = Message<"floe.v1.GetOnlineFeaturesRequest
  */
 export const GetOnlineFeaturesRequestSchema: GenMessage<GetOnlineFeaturesRequest> = /*@__PURE__*/
   messageDesc(file_floe_v1_serving, 0);
+
+/**
+ * AsOf names a past point to read features at.
+ *
+ * @generated from message floe.v1.AsOf
+ */
+export type AsOf = Message<"floe.v1.AsOf"> & {
+  /**
+   * @generated from oneof floe.v1.AsOf.point
+   */
+  point: {
+    /**
+     * Every view is read at the snapshot that was current at this instant, and
+     * TTLs are judged against it.
+     *
+     * @generated from field: google.protobuf.Timestamp time = 1;
+     */
+    value: Timestamp;
+    case: "time";
+  } | {
+    /**
+     * Exact snapshots per view, as returned in ViewRows.snapshot_ids: replays what
+     * a past response served. Every view the request reads must be listed.
+     *
+     * @generated from field: floe.v1.ViewSnapshots snapshots = 2;
+     */
+    value: ViewSnapshots;
+    case: "snapshots";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message floe.v1.AsOf.
+ * Use `create(AsOfSchema)` to create a new message.
+ */
+export const AsOfSchema: GenMessage<AsOf> = /*@__PURE__*/
+  messageDesc(file_floe_v1_serving, 1);
+
+/**
+ * ViewSnapshots pins an Iceberg snapshot per feature view.
+ *
+ * @generated from message floe.v1.ViewSnapshots
+ */
+export type ViewSnapshots = Message<"floe.v1.ViewSnapshots"> & {
+  /**
+   * Feature view name to Iceberg snapshot id.
+   *
+   * @generated from field: map<string, int64> snapshot_ids = 1;
+   */
+  snapshotIds: { [key: string]: bigint };
+};
+
+/**
+ * Describes the message floe.v1.ViewSnapshots.
+ * Use `create(ViewSnapshotsSchema)` to create a new message.
+ */
+export const ViewSnapshotsSchema: GenMessage<ViewSnapshots> = /*@__PURE__*/
+  messageDesc(file_floe_v1_serving, 2);
 
 /**
  * FeatureRefs is an ordered list of "view:feature" references.
@@ -75,7 +143,7 @@ export type FeatureRefs = Message<"floe.v1.FeatureRefs"> & {
  * Use `create(FeatureRefsSchema)` to create a new message.
  */
 export const FeatureRefsSchema: GenMessage<FeatureRefs> = /*@__PURE__*/
-  messageDesc(file_floe_v1_serving, 1);
+  messageDesc(file_floe_v1_serving, 3);
 
 /**
  * EntityColumn gives the values of one join key for every requested row. The
@@ -114,7 +182,7 @@ export type EntityColumn = Message<"floe.v1.EntityColumn"> & {
  * Use `create(EntityColumnSchema)` to create a new message.
  */
 export const EntityColumnSchema: GenMessage<EntityColumn> = /*@__PURE__*/
-  messageDesc(file_floe_v1_serving, 2);
+  messageDesc(file_floe_v1_serving, 4);
 
 /**
  * FeatureColumn holds one feature's values for every entity row. Exactly one of
@@ -190,7 +258,7 @@ export type FeatureColumn = Message<"floe.v1.FeatureColumn"> & {
  * Use `create(FeatureColumnSchema)` to create a new message.
  */
 export const FeatureColumnSchema: GenMessage<FeatureColumn> = /*@__PURE__*/
-  messageDesc(file_floe_v1_serving, 3);
+  messageDesc(file_floe_v1_serving, 5);
 
 /**
  * ViewRows describes where each row of one feature view came from. Every feature
@@ -233,7 +301,7 @@ export type ViewRows = Message<"floe.v1.ViewRows"> & {
  * Use `create(ViewRowsSchema)` to create a new message.
  */
 export const ViewRowsSchema: GenMessage<ViewRows> = /*@__PURE__*/
-  messageDesc(file_floe_v1_serving, 4);
+  messageDesc(file_floe_v1_serving, 6);
 
 /**
  * GetOnlineFeaturesResponse holds typed columns in request order.
@@ -275,7 +343,94 @@ export type GetOnlineFeaturesResponse = Message<"floe.v1.GetOnlineFeaturesRespon
  * Use `create(GetOnlineFeaturesResponseSchema)` to create a new message.
  */
 export const GetOnlineFeaturesResponseSchema: GenMessage<GetOnlineFeaturesResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_serving, 5);
+  messageDesc(file_floe_v1_serving, 7);
+
+/**
+ * DiffFeaturesRequest selects one entity, its features and two points in time.
+ *
+ * @generated from message floe.v1.DiffFeaturesRequest
+ */
+export type DiffFeaturesRequest = Message<"floe.v1.DiffFeaturesRequest"> & {
+  /**
+   * @generated from oneof floe.v1.DiffFeaturesRequest.selector
+   */
+  selector: {
+    /**
+     * @generated from field: string feature_service = 1;
+     */
+    value: string;
+    case: "featureService";
+  } | {
+    /**
+     * @generated from field: floe.v1.FeatureRefs features = 2;
+     */
+    value: FeatureRefs;
+    case: "features";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * One value per join key the selected views need (a single entity row).
+   *
+   * @generated from field: repeated floe.v1.EntityColumn entities = 3;
+   */
+  entities: EntityColumn[];
+
+  /**
+   * The earlier point.
+   *
+   * @generated from field: floe.v1.AsOf from = 4;
+   */
+  from?: AsOf | undefined;
+
+  /**
+   * The later point; unset means now.
+   *
+   * @generated from field: floe.v1.AsOf to = 5;
+   */
+  to?: AsOf | undefined;
+};
+
+/**
+ * Describes the message floe.v1.DiffFeaturesRequest.
+ * Use `create(DiffFeaturesRequestSchema)` to create a new message.
+ */
+export const DiffFeaturesRequestSchema: GenMessage<DiffFeaturesRequest> = /*@__PURE__*/
+  messageDesc(file_floe_v1_serving, 8);
+
+/**
+ * DiffFeaturesResponse holds the entity's features at both points.
+ *
+ * @generated from message floe.v1.DiffFeaturesResponse
+ */
+export type DiffFeaturesResponse = Message<"floe.v1.DiffFeaturesResponse"> & {
+  /**
+   * The features as of `from` (one row).
+   *
+   * @generated from field: floe.v1.GetOnlineFeaturesResponse from = 1;
+   */
+  from?: GetOnlineFeaturesResponse | undefined;
+
+  /**
+   * The features as of `to` (one row).
+   *
+   * @generated from field: floe.v1.GetOnlineFeaturesResponse to = 2;
+   */
+  to?: GetOnlineFeaturesResponse | undefined;
+
+  /**
+   * Features whose value or status differs between the two points, in column order.
+   *
+   * @generated from field: repeated string changed = 3;
+   */
+  changed: string[];
+};
+
+/**
+ * Describes the message floe.v1.DiffFeaturesResponse.
+ * Use `create(DiffFeaturesResponseSchema)` to create a new message.
+ */
+export const DiffFeaturesResponseSchema: GenMessage<DiffFeaturesResponse> = /*@__PURE__*/
+  messageDesc(file_floe_v1_serving, 9);
 
 /**
  * FeatureStatus says what a value slot holds.
@@ -389,6 +544,17 @@ export const ServingService: GenService<{
     methodKind: "unary";
     input: typeof GetOnlineFeaturesRequestSchema;
     output: typeof GetOnlineFeaturesResponseSchema;
+  },
+  /**
+   * DiffFeatures compares one entity's features at two points in time and names
+   * the features whose value or status changed. Both points are read from Iceberg.
+   *
+   * @generated from rpc floe.v1.ServingService.DiffFeatures
+   */
+  diffFeatures: {
+    methodKind: "unary";
+    input: typeof DiffFeaturesRequestSchema;
+    output: typeof DiffFeaturesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_floe_v1_serving, 0);
