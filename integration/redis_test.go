@@ -63,7 +63,12 @@ func TestRedisOnlineStore(t *testing.T) {
 			if code != http.StatusServiceUnavailable || checks["online_store"] == "ok" {
 				t.Fatalf("/readyz with Redis down = %d %v", code, body)
 			}
-			_, err = c.GetOnlineFeatures(context.Background(), req)
+			// Users 3 and 4 were never read, so not even the L1 cache holds them.
+			uncached := connect.NewRequest(&floev1.GetOnlineFeaturesRequest{
+				Selector: req.Msg.Selector,
+				Entities: []*floev1.EntityColumn{{JoinKey: "user_id", Values: &floev1.EntityColumn_Int64Values{Int64Values: &floev1.Int64List{Values: []int64{3, 4}}}}},
+			})
+			_, err = c.GetOnlineFeatures(context.Background(), uncached)
 			if connect.CodeOf(err) != connect.CodeUnavailable || !strings.Contains(err.Error(), "online store unavailable") {
 				t.Fatalf("read with Redis down: %v, want UNAVAILABLE naming the online store", err)
 			}

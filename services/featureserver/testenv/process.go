@@ -168,7 +168,7 @@ func lookPath(tb testing.TB, name, install string) string {
 	path, err := exec.LookPath(name)
 	if err != nil {
 		if errors.Is(err, exec.ErrNotFound) {
-			tb.Fatalf("testenv: no Docker engine answers and %s is not on PATH: %s (or start a Docker engine)", name, install)
+			tb.Fatalf("testenv: the %s backend runs %s, which is not on PATH: %s (or start a Docker engine, which the harness uses when it answers)", Local, name, install)
 		}
 		tb.Fatalf("testenv: %s: %v", name, err)
 	}

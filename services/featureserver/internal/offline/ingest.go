@@ -3,16 +3,20 @@ package offline
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 
 	"floe.dev/floe/services/featureserver/internal/registry"
 )
@@ -82,42 +86,139 @@ func (s *Store) ingest(ctx context.Context, v *registry.FeatureView, path string
 	if err != nil {
 		return res, err
 	}
-	defer rec.Release()
-
+	rows := rec.NumRows()
 	tbl, err := s.EnsureTable(ctx, v)
-	if err != nil {
+	if err != nil || rows == 0 {
+		rec.Release()
 		return res, err
 	}
-	if rec.NumRows() == 0 {
-		return res, nil
-	}
 	sorted, err := sortByKeyAndTime(ctx, rec)
+	// Released now rather than deferred: when sorting copied the rows, holding
+	// both copies through the commit would double peak memory.
+	rec.Release()
 	if err != nil {
 		return res, fmt.Errorf("sort rows: %w", err)
 	}
 	defer sorted.Release()
 
-	batches := sliceRecord(sorted, commitBatchRows)
-	rdr, err := array.NewRecordReader(sorted.Schema(), batches)
-	for _, b := range batches {
-		b.Release() // the reader holds its own references
-	}
-	if err != nil {
-		return res, err
-	}
-	defer rdr.Release()
-	committed, err := tbl.Append(ctx, rdr, iceberg.Properties{
+	snap, err := s.commitAppend(ctx, v, tbl, sorted, iceberg.Properties{
 		summarySource: filepath.Base(path),
 		summaryView:   v.Name,
 	})
 	if err != nil {
-		return res, fmt.Errorf("commit to %s: %w", res.Table, classify(err))
+		return res, fmt.Errorf("commit to %s: %w", res.Table, err)
 	}
-	res.Rows = rec.NumRows()
-	if snap := committed.CurrentSnapshot(); snap != nil {
-		res.SnapshotID = snap.SnapshotID
-	}
+	res.Rows = rows
+	res.SnapshotID = snap
 	return res, nil
+}
+
+// maxCommitAttempts bounds how often an append is re-committed after losing a
+// race with another writer; each attempt only rewrites a manifest.
+const maxCommitAttempts = 8
+
+// commitAppend writes rec as data files once, then commits them in one append
+// snapshot, retrying on a fresh table when another writer committed first.
+// iceberg-go's own retry (commit.retry.num-retries, 0 by default) does not cover
+// the first commit on an empty table, where every concurrent writer but one fails
+// with "branch main was created concurrently".
+func (s *Store) commitAppend(ctx context.Context, v *registry.FeatureView, tbl *table.Table, rec arrow.RecordBatch, props iceberg.Properties) (int64, error) {
+	batches := sliceRecord(rec, commitBatchRows)
+	consumed := 0
+	defer func() {
+		// WriteRecords releases the batches it consumes; the rest are ours.
+		for _, b := range batches[consumed:] {
+			b.Release()
+		}
+	}()
+	records := func(yield func(arrow.RecordBatch, error) bool) {
+		for consumed < len(batches) {
+			consumed++
+			if !yield(batches[consumed-1], nil) {
+				return
+			}
+		}
+	}
+	var files []iceberg.DataFile
+	for df, err := range table.WriteRecords(ctx, tbl, rec.Schema(), records) {
+		if err != nil {
+			removeFiles(ctx, tbl, files)
+			return 0, classify(err)
+		}
+		files = append(files, df)
+	}
+
+	for attempt := 1; ; attempt++ {
+		tx := tbl.NewTransaction()
+		err := tx.AddDataFiles(ctx, files, props, table.WithoutAutoNameMapping())
+		var committed *table.Table
+		if err == nil {
+			committed, err = tx.Commit(ctx)
+		}
+		if err == nil {
+			if snap := committed.CurrentSnapshot(); snap != nil {
+				return snap.SnapshotID, nil
+			}
+			return 0, errors.New("commit succeeded but the table has no current snapshot")
+		}
+		if !lostRace(err) {
+			// The commit may have landed (a 5xx after the catalog applied it), so
+			// the files stay: deleting them could corrupt a committed snapshot.
+			return 0, classify(err)
+		}
+		if attempt == maxCommitAttempts {
+			removeFiles(ctx, tbl, files)
+			return 0, fmt.Errorf("gave up after %d attempts, other writers kept committing first: %w", attempt, err)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			removeFiles(ctx, tbl, files)
+			return 0, err
+		}
+		if tbl, err = s.cat.LoadTable(ctx, Identifier(v)); err != nil {
+			return 0, classify(err)
+		}
+		if err := checkCompatible(v, tbl.Schema()); err != nil {
+			removeFiles(ctx, tbl, files)
+			return 0, err
+		}
+	}
+}
+
+// lostRace reports whether a commit failed only because another writer changed
+// the table first, so retrying on the fresh table is safe.
+func lostRace(err error) bool {
+	if errors.Is(err, table.ErrCommitFailed) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "requirement failed") &&
+		(strings.Contains(msg, "created concurrently") || strings.Contains(msg, "has changed"))
+}
+
+// backoff waits a little longer after each lost race, with jitter so writers
+// that collided do not collide again in lockstep.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(5<<min(attempt, 8))*time.Millisecond + time.Duration(rand.Int64N(int64(10*time.Millisecond)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// removeFiles deletes data files no snapshot references, best effort: a leftover
+// is only wasted space, which orphan-file cleanup reclaims.
+func removeFiles(ctx context.Context, tbl *table.Table, files []iceberg.DataFile) {
+	fs, err := tbl.FS(ctx)
+	if err != nil {
+		return
+	}
+	for _, f := range files {
+		_ = fs.Remove(f.FilePath())
+	}
 }
 
 // sliceRecord cuts rec into zero-copy slices of at most n rows.
@@ -130,46 +231,30 @@ func sliceRecord(rec arrow.RecordBatch, n int64) []arrow.RecordBatch {
 }
 
 // sortByKeyAndTime returns rec ordered by column 0 (join key) then column 1
-// (event time), the table's sort order. Files from upstream jobs are often
-// already in that order, in which case rec is returned as is (retained).
+// (event time), the table's sort order, ties kept in file order. Files from
+// upstream jobs are often already in that order, in which case rec is returned as
+// is (retained).
 func sortByKeyAndTime(ctx context.Context, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
-	n := int(rec.NumRows())
 	ts := rec.Column(1).(*array.Timestamp).TimestampValues()
-	var less func(a, b int32) int
+	var perm []int32
 	switch key := rec.Column(0).(type) {
 	case *array.Int64:
-		kv := key.Int64Values()
-		less = func(a, b int32) int {
-			if c := cmp.Compare(kv[a], kv[b]); c != 0 {
-				return c
-			}
-			return cmp.Compare(ts[a], ts[b])
-		}
+		perm = sortPerm(key.Int64Values(), ts, cmp.Compare[int64])
 	case *array.String:
-		less = func(a, b int32) int {
-			if c := strings.Compare(key.Value(int(a)), key.Value(int(b))); c != 0 {
-				return c
-			}
-			return cmp.Compare(ts[a], ts[b])
+		keys := make([]string, key.Len())
+		for i := range keys {
+			keys[i] = key.Value(i)
 		}
+		perm = sortPerm(keys, ts, strings.Compare)
 	default:
 		return nil, fmt.Errorf("join key column has type %s", key.DataType())
 	}
-
-	perm := make([]int32, n)
-	sorted := true
-	for i := range perm {
-		perm[i] = int32(i)
-		if i > 0 && sorted && less(int32(i-1), int32(i)) > 0 {
-			sorted = false
-		}
-	}
-	if sorted {
+	if perm == nil {
 		rec.Retain()
 		return rec, nil
 	}
-	slices.SortStableFunc(perm, less)
 
+	n := len(perm)
 	idx := array.NewInt32Data(array.NewData(arrow.PrimitiveTypes.Int32, n, []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(perm))}, nil, 0, 0))
 	defer idx.Release()
 	cols := make([]arrow.Array, rec.NumCols())
@@ -188,4 +273,41 @@ func sortByKeyAndTime(ctx context.Context, rec arrow.RecordBatch) (arrow.RecordB
 		cols[i] = taken
 	}
 	return array.NewRecordBatch(rec.Schema(), cols, int64(n)), nil
+}
+
+// sortPerm returns the row order by (key, time, row), or nil when rows are
+// already in that order. Sorting compact (key, time, row) entries rather than
+// indices into the columns keeps the comparisons in cache.
+func sortPerm[K any](keys []K, ts []arrow.Timestamp, compare func(a, b K) int) []int32 {
+	type entry struct {
+		key K
+		ts  arrow.Timestamp
+		row int32
+	}
+	sorted := true
+	for i := 1; i < len(keys) && sorted; i++ {
+		c := compare(keys[i-1], keys[i])
+		sorted = c < 0 || (c == 0 && ts[i-1] <= ts[i])
+	}
+	if sorted {
+		return nil
+	}
+	entries := make([]entry, len(keys))
+	for i := range entries {
+		entries[i] = entry{keys[i], ts[i], int32(i)}
+	}
+	slices.SortFunc(entries, func(a, b entry) int {
+		if c := compare(a.key, b.key); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.ts, b.ts); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.row, b.row)
+	})
+	perm := make([]int32, len(entries))
+	for i, e := range entries {
+		perm[i] = e.row
+	}
+	return perm
 }

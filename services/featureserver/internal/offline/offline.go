@@ -87,9 +87,8 @@ type Config struct {
 // Store is the offline store: one Iceberg catalog and the feature tables in it.
 // It is safe for concurrent use.
 type Store struct {
-	cat  catalog.Catalog
-	db   *sql.DB // owned by the Store for the sql catalog, nil for rest
-	kind string
+	cat catalog.Catalog
+	db  *sql.DB // owned by the Store for the sql catalog, nil for rest
 }
 
 // Open connects to the catalog described by cfg and checks that it answers. For
@@ -168,7 +167,7 @@ func openSQL(ctx context.Context, name string, cfg Config) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("offline store: open sql catalog %s: %w", cfg.URI, classify(err))
 	}
-	return &Store{cat: cat, db: db, kind: CatalogSQL}, nil
+	return &Store{cat: cat, db: db}, nil
 }
 
 // sqliteDSN turns a SQLite path or file: URI into a DSN for the registered driver,
@@ -276,7 +275,7 @@ func openREST(ctx context.Context, name string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("offline store: open rest catalog %s: %w", cfg.URI, classify(err))
 	}
-	return &Store{cat: cat, kind: CatalogREST}, nil
+	return &Store{cat: cat}, nil
 }
 
 // Close releases the catalog's connections.

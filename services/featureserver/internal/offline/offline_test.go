@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -926,5 +929,120 @@ func TestNormalizerHandlesLargeAndRenamedTypes(t *testing.T) {
 	defer cast.Release()
 	if s, ok := cast.(*array.String); !ok || s.Value(0) != "Paris" || !s.IsNull(1) {
 		t.Errorf("cast %v", cast)
+	}
+}
+
+// Tables created by other engines may order columns differently and carry
+// optional columns Floe does not know; both are fine for ingest and scan.
+func TestIngestIntoTableWithExtraColumns(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	v := view(t, "pricing", "user_profile")
+	if err := s.Catalog().CreateNamespace(ctx, []string{"pricing"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Catalog().CreateTable(ctx, Identifier(v), iceberg.NewSchema(0,
+		iceberg.NestedField{ID: 1, Name: "notes", Type: iceberg.PrimitiveTypes.String},
+		iceberg.NestedField{ID: 2, Name: "city", Type: iceberg.PrimitiveTypes.String},
+		iceberg.NestedField{ID: 3, Name: "user_id", Type: iceberg.PrimitiveTypes.Int64, Required: true},
+		iceberg.NestedField{ID: 4, Name: "event_time", Type: iceberg.PrimitiveTypes.TimestampTz, Required: true},
+		iceberg.NestedField{ID: 5, Name: "age", Type: iceberg.PrimitiveTypes.Int64},
+		iceberg.NestedField{ID: 6, Name: "last_updated", Type: iceberg.PrimitiveTypes.TimestampTz},
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Ingest(ctx, v, writeFile(t, "p.csv", "user_id,event_time,age,city,last_updated\n1,2024-01-01,3,X,\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]any{{int64(1), at("2024-01-01T00:00:00Z"), int64(3), "X", nil}}
+	if got := scanRows(t, s, v, 0); !reflect.DeepEqual(got, want) {
+		t.Errorf("scan: %v", got)
+	}
+}
+
+// A minimal REST endpoint checks the REST wiring: properties reach the catalog
+// (header.* becomes a request header) and a catalog answering 503 makes Ping
+// report ErrUnavailable.
+func TestRESTCatalogWiring(t *testing.T) {
+	var down atomic.Bool
+	var sawHeader atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Floe-Test") == "yes" {
+			sawHeader.Store(true)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"error":{"message":"maintenance","type":"ServiceUnavailableException","code":503}}`)
+			return
+		}
+		switch r.URL.Path {
+		case "/v1/config":
+			fmt.Fprint(w, `{"defaults":{},"overrides":{}}`)
+		case "/v1/namespaces":
+			fmt.Fprint(w, `{"namespaces":[]}`)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"error":{"message":"not found","type":"NoSuchTableException","code":404}}`)
+		}
+	}))
+	defer srv.Close()
+
+	ctx := context.Background()
+	s, err := Open(ctx, Config{Type: "rest", URI: srv.URL, Properties: map[string]string{"header.X-Floe-Test": "yes"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !sawHeader.Load() {
+		t.Error("header.* property was not sent")
+	}
+	if _, ok, err := s.CurrentSnapshot(ctx, view(t, "pricing", "user_profile")); ok || err != nil {
+		t.Errorf("CurrentSnapshot of a missing REST table: ok %v, err %v", ok, err)
+	}
+	down.Store(true)
+	if err := s.Ping(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Ping of a catalog answering 503: %v", err)
+	}
+}
+
+// Concurrent writers (a CLI ingest while the server commits pushed rows) must
+// both land: iceberg-go retries a commit that lost the race on the catalog row.
+func TestConcurrentIngestsBothCommit(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	v := view(t, "pricing", "user_profile")
+	// No table yet: the writers also race to create the namespace and the table.
+	header := "user_id,event_time,age,city,last_updated\n"
+	paths := []string{
+		writeFile(t, "a.csv", header+"1,2024-05-01T00:00:00Z,30,Paris,\n2,2024-05-01T00:00:00Z,31,Rome,\n"),
+		writeFile(t, "b.csv", header+"3,2024-05-01T00:00:00Z,40,Oslo,\n"),
+		writeFile(t, "c.csv", header+"4,2024-05-01T00:00:00Z,50,Bern,\n"),
+	}
+	errs := make(chan error, len(paths))
+	for _, p := range paths {
+		go func() {
+			_, err := s.Ingest(ctx, v, p, nil)
+			errs <- err
+		}()
+	}
+	for range paths {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	snaps, err := s.Snapshots(ctx, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 3 || snaps[2].TotalRecords != 4 {
+		t.Errorf("snapshots %+v", snaps)
+	}
+	if rows := scanRows(t, s, v, 0); len(rows) != 4 {
+		t.Errorf("%d rows, want 4", len(rows))
 	}
 }

@@ -1,6 +1,7 @@
 package offline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -86,8 +87,8 @@ func (s *Store) Snapshots(ctx context.Context, v *registry.FeatureView) ([]Snaps
 		out = append(out, o)
 	}
 	slices.SortStableFunc(out, func(a, b Snapshot) int {
-		if a.SequenceNumber != b.SequenceNumber {
-			return int(a.SequenceNumber - b.SequenceNumber)
+		if c := cmp.Compare(a.SequenceNumber, b.SequenceNumber); c != 0 {
+			return c
 		}
 		return a.Timestamp.Compare(b.Timestamp)
 	})

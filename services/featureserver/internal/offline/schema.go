@@ -176,8 +176,11 @@ func (s *Store) ensureTable(ctx context.Context, v *registry.FeatureView) (*tabl
 		catalog.WithProperties(iceberg.Properties{
 			table.PropertyFormatVersion:   "2",
 			table.ParquetRowGroupLimitKey: fmt.Sprint(rowGroupRows),
-			propManagedBy:                 "floe",
-			propView:                      v.Name,
+			// iceberg-go retries no lost commit race by default (Java: 4);
+			// every Floe writer of this table benefits.
+			table.CommitNumRetriesKey: "4",
+			propManagedBy:             "floe",
+			propView:                  v.Name,
 		}))
 	if errors.Is(err, catalog.ErrTableAlreadyExists) {
 		// Another process created it between our load and create: use theirs.
@@ -233,6 +236,7 @@ type SchemaError struct {
 	Problems []string
 }
 
+// Error lists the problems one per line, so a CLI can print it as is.
 func (e *SchemaError) Error() string {
 	return fmt.Sprintf("%s does not match the spec (%d problem(s)):\n  %s", e.Subject, len(e.Problems), strings.Join(e.Problems, "\n  "))
 }

@@ -3,7 +3,6 @@ package offline
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +23,7 @@ type DataError struct {
 	More int
 }
 
+// Error lists the problems one per line, so a CLI can print it as is.
 func (e *DataError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s has %d invalid value(s):\n  %s", e.File, len(e.Problems)+e.More, strings.Join(e.Problems, "\n  "))
@@ -76,10 +76,15 @@ func parseInt64(s string) (int64, error) {
 
 func parseDouble(s string, bits int) (float64, error) {
 	t := strings.TrimSpace(s)
-	// ParseFloat also takes hex floats and underscores; a feature file has neither
-	// on purpose, so only plain decimal notation passes.
-	if strings.ContainsAny(t, "_xXpP") {
-		return 0, errors.New("is not a decimal number")
+	// ParseFloat also takes hex floats, underscores, "inf" and "nan"; a feature
+	// file has none of them on purpose, so only plain decimal notation passes.
+	// One byte loop is also several times cheaper than strings.ContainsAny.
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c >= '0' && c <= '9', c == '.', c == '-', c == '+', c == 'e', c == 'E':
+		default:
+			return 0, errors.New("is not a number")
+		}
 	}
 	f, err := strconv.ParseFloat(t, bits)
 	if err != nil {
@@ -87,9 +92,6 @@ func parseDouble(s string, bits int) (float64, error) {
 			return 0, errors.New("is out of range")
 		}
 		return 0, errors.New("is not a number")
-	}
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, errors.New("is not a finite number")
 	}
 	return f, nil
 }

@@ -31,8 +31,8 @@ const minShardEntries = 128
 // algorithm (second chance), an approximation of least-recently-used in which a read
 // only sets a reference bit under the shard's shared lock instead of reordering a
 // list under an exclusive one. An entry whose ExpireAt has passed reads as absent and
-// is reclaimed by the read that finds it, or by eviction, which treats it as
-// unreferenced; until then it counts towards the bound.
+// is reclaimed by the read that finds it, or by eviction, which takes it even if it
+// was read recently; until then it counts towards the bound.
 //
 // Get hands out the stored slices themselves, without copying: callers must not
 // modify them. Put copies the values it is given, so callers may reuse their buffers.
@@ -45,14 +45,24 @@ type Memory struct {
 }
 
 // memShard is one lock's worth of the store.
+//
+// The read path touches as little memory as it can, since on a store larger than the
+// CPU caches each touch is a cache miss: the value and its expiry sit in the map
+// itself, and the one thing a read writes, the CLOCK reference bit, lives in a dense
+// array of its own rather than beside the entry.
 type memShard struct {
 	mu    sync.RWMutex
-	index map[string]uint32 // key → position in slots
-	slots []memSlot
-	free  []uint32 // positions of slots that hold nothing, reused before growing
-	hand  int      // the CLOCK hand: next slot eviction looks at
-	cap   int      // most live entries the shard may hold
-	live  int
+	index map[string]memEntry
+	// keys and refs describe the CLOCK's positions: the key held at each and its
+	// reference bit (refUnset, refSet, or refFree for a position that holds nothing).
+	// A read sets the bit atomically under the shared lock; the eviction hand clears
+	// it under the exclusive one.
+	keys []string
+	refs []uint32
+	free []uint32 // positions that hold nothing, reused before growing
+	hand int      // the CLOCK hand: next position eviction looks at
+	cap  int      // most entries the shard may hold
+	live int
 	// gen counts writes and deletions. Tiered reads it before asking L2 and fills L1
 	// only if it has not moved, so a value read from L2 before a concurrent write can
 	// never overwrite the newer one in L1. Written under mu, read without it.
@@ -62,16 +72,19 @@ type memShard struct {
 	_ [64]byte
 }
 
-// memSlot is one stored entry.
-type memSlot struct {
-	key      string
+// memEntry is one stored entry.
+type memEntry struct {
 	value    []byte
-	expireAt int64 // Unix nanoseconds; 0 means never
-	// ref is the CLOCK reference bit: set by reads (atomically, under the shared
-	// lock), cleared by the eviction hand (under the exclusive lock).
-	ref  uint32
-	live bool
+	expireAt int64  // Unix nanoseconds; 0 means never
+	pos      uint32 // its CLOCK position
 }
+
+// Reference bit values.
+const (
+	refUnset uint32 = iota
+	refSet
+	refFree
+)
 
 // MemoryOption configures a Memory built by NewMemory.
 type MemoryOption func(*memoryConfig)
@@ -145,7 +158,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 		if i < extra {
 			s.cap++
 		}
-		s.index = make(map[string]uint32)
+		s.index = make(map[string]memEntry)
 	}
 	return m
 }
@@ -164,7 +177,7 @@ func (m *Memory) shard(key string) *memShard {
 	return &m.shards[maphash.String(m.seed, key)&m.mask]
 }
 
-// nowNanos is the current time in the unit slots store expiry in.
+// nowNanos is the current time in the unit entries store expiry in.
 func (m *Memory) nowNanos() int64 {
 	return m.now().UnixNano()
 }
@@ -202,17 +215,16 @@ func (m *Memory) lookup(keys []string, values [][]byte, now int64) int {
 		s := m.shard(key)
 		stale := false
 		s.mu.RLock()
-		if pos, ok := s.index[key]; ok {
-			slot := &s.slots[pos]
-			if expired(slot.expireAt, now) {
+		if e, ok := s.index[key]; ok {
+			if expired(e.expireAt, now) {
 				stale = true
 			} else {
-				values[i] = slot.value
+				values[i] = e.value
 				hits++
 				// Skipping the store when the bit is already set keeps hot entries'
 				// cache lines shared between cores instead of bouncing.
-				if atomic.LoadUint32(&slot.ref) == 0 {
-					atomic.StoreUint32(&slot.ref, 1)
+				if ref := &s.refs[e.pos]; atomic.LoadUint32(ref) == refUnset {
+					atomic.StoreUint32(ref, refSet)
 				}
 			}
 		}
@@ -262,8 +274,8 @@ func (m *Memory) invalidate(keys []string) {
 	for _, key := range keys {
 		s := m.shard(key)
 		s.mu.Lock()
-		if pos, ok := s.index[key]; ok {
-			s.remove(pos)
+		if e, ok := s.index[key]; ok {
+			s.remove(key, e.pos)
 		}
 		s.gen.Add(1)
 		s.mu.Unlock()
@@ -300,8 +312,8 @@ func (m *Memory) Close() error {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		s.index = make(map[string]uint32)
-		s.slots, s.free = nil, nil
+		s.index = make(map[string]memEntry)
+		s.keys, s.refs, s.free = nil, nil, nil
 		s.hand, s.live = 0, 0
 		s.gen.Add(1)
 		s.mu.Unlock()
@@ -329,54 +341,61 @@ func (m *Memory) MaxEntries() int {
 
 // set stores value under key. The caller holds s.mu exclusively.
 func (s *memShard) set(key string, value []byte, expireAt, now int64) {
-	pos, ok := s.index[key]
+	e, ok := s.index[key]
 	if expired(expireAt, now) {
 		if ok {
-			s.remove(pos)
+			s.remove(key, e.pos)
 		}
 		return
 	}
 	if ok {
-		slot := &s.slots[pos]
-		slot.value, slot.expireAt = value, expireAt
+		e.value, e.expireAt = value, expireAt
+		s.index[key] = e
 		return
 	}
 	if s.live >= s.cap {
 		s.evict(now)
 	}
+	var pos uint32
 	if n := len(s.free); n > 0 {
 		pos = s.free[n-1]
 		s.free = s.free[:n-1]
+		s.keys[pos] = key
 	} else {
-		pos = uint32(len(s.slots))
-		s.slots = append(s.slots, memSlot{})
+		pos = uint32(len(s.keys))
+		s.keys = append(s.keys, key)
+		s.refs = append(s.refs, refFree)
 	}
 	// A new entry starts unreferenced: it earns its second chance by being read.
-	slot := &s.slots[pos]
-	slot.key, slot.value, slot.expireAt, slot.live = key, value, expireAt, true
-	atomic.StoreUint32(&slot.ref, 0)
-	s.index[key] = pos
+	atomic.StoreUint32(&s.refs[pos], refUnset)
+	s.index[key] = memEntry{value: value, expireAt: expireAt, pos: pos}
 	s.live++
 }
 
-// evict removes one entry: the first expired or unreferenced one under the CLOCK
+// evict removes one entry: the first unreferenced or expired one under the CLOCK
 // hand, clearing reference bits as it passes. It ends within two turns of the clock,
 // since the first turn clears every bit. The caller holds s.mu exclusively.
 func (s *memShard) evict(now int64) {
 	for {
-		if s.hand >= len(s.slots) {
+		if s.hand >= len(s.keys) {
 			s.hand = 0
 		}
-		pos := s.hand
+		pos := uint32(s.hand)
 		s.hand++
-		slot := &s.slots[pos]
-		switch {
-		case !slot.live:
-		case expired(slot.expireAt, now) || atomic.LoadUint32(&slot.ref) == 0:
-			s.remove(uint32(pos))
+		switch atomic.LoadUint32(&s.refs[pos]) {
+		case refFree:
+		case refUnset:
+			s.remove(s.keys[pos], pos)
 			return
 		default:
-			atomic.StoreUint32(&slot.ref, 0)
+			// Only referenced entries cost a map lookup here, and each at most once
+			// per turn of the clock.
+			key := s.keys[pos]
+			if expired(s.index[key].expireAt, now) {
+				s.remove(key, pos)
+				return
+			}
+			atomic.StoreUint32(&s.refs[pos], refUnset)
 		}
 	}
 }
@@ -385,19 +404,21 @@ func (s *memShard) evict(now int64) {
 // it between the read that found it expired and this call. The caller holds s.mu
 // exclusively.
 func (s *memShard) reclaimExpired(key string, now int64) {
-	if pos, ok := s.index[key]; ok && expired(s.slots[pos].expireAt, now) {
-		s.remove(pos)
+	if e, ok := s.index[key]; ok && expired(e.expireAt, now) {
+		s.remove(key, e.pos)
 	}
 }
 
-// remove empties the slot at pos. The caller holds s.mu exclusively.
-func (s *memShard) remove(pos uint32) {
-	slot := &s.slots[pos]
-	delete(s.index, slot.key)
-	// Clearing the references lets the collector free the key and value now rather
-	// than when the slot is reused.
-	slot.key, slot.value, slot.expireAt, slot.live = "", nil, 0, false
-	atomic.StoreUint32(&slot.ref, 0)
+// remove deletes key, held at pos. The caller holds s.mu exclusively.
+func (s *memShard) remove(key string, pos uint32) {
+	delete(s.index, key)
+	// Dropping the key lets the collector free it now rather than when the position
+	// is reused; the map entry held the only reference to the value.
+	s.keys[pos] = ""
+	atomic.StoreUint32(&s.refs[pos], refFree)
 	s.free = append(s.free, pos)
 	s.live--
 }
+
+// Memory is a Store.
+var _ Store = (*Memory)(nil)

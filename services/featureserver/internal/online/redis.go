@@ -354,3 +354,6 @@ func redisUnavailable(err error) bool {
 	// refused or reset connections, timeouts, EOF, DNS.
 	return !errors.As(err, &replyErr)
 }
+
+// Redis is a Store.
+var _ Store = (*Redis)(nil)

@@ -148,3 +148,6 @@ func (t *Tiered) Ping(ctx context.Context) error {
 func (t *Tiered) Close() error {
 	return errors.Join(t.l1.Close(), t.l2.Close())
 }
+
+// Tiered is a Store.
+var _ Store = (*Tiered)(nil)

@@ -17,6 +17,7 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
+	"github.com/redis/go-redis/v9"
 
 	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
 	"floe.dev/floe/services/featureserver/internal/config"
@@ -82,9 +83,15 @@ func OpenOnline(ctx context.Context, cfg config.Config) (online.Store, error) {
 	case "memory":
 		return online.NewMemory(online.WithMaxEntries(o.Memory.MaxEntries)), nil
 	case "redis", "redis-cluster":
+		redis.SetLogger(redisLogger{})
 		r, err := online.NewRedisFromOptions(online.RedisOptions{
 			Addrs: o.Redis.Addrs, Username: o.Redis.Username, Password: o.Redis.Password,
 			DB: o.Redis.DB, Cluster: o.Type == "redis-cluster", PoolSize: o.Redis.PoolSize, ClientName: "floe",
+			// A read's deadline is a few milliseconds to seconds; go-redis's default of
+			// three retries with five dial attempts each would spend all of it on a
+			// dead server. One retry covers a connection the server closed.
+			MaxRetries:  1,
+			DialTimeout: time.Second,
 		})
 		if err != nil {
 			return nil, err
@@ -100,6 +107,14 @@ func OpenOnline(ctx context.Context, cfg config.Config) (online.Store, error) {
 		return r, nil
 	}
 	return nil, fmt.Errorf("unknown online store type %q", o.Type)
+}
+
+// redisLogger routes go-redis's own messages (one per failed dial) to slog at debug
+// level: the failure itself reaches the caller as an error and /readyz.
+type redisLogger struct{}
+
+func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	slog.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
 // Registry returns the loaded registry.

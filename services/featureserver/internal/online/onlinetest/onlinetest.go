@@ -98,9 +98,9 @@ func (k keys) n(n int) []string {
 	return out
 }
 
-// ctx returns a context for one subtest's calls, bounded so that a hung backend
+// testCtx returns a context for one subtest's calls, bounded so that a hung backend
 // fails the subtest instead of the whole test binary.
-func ctx(t *testing.T) context.Context {
+func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
@@ -109,7 +109,7 @@ func ctx(t *testing.T) context.Context {
 // mustGet calls Get and checks the result's length.
 func mustGet(t *testing.T, s online.Store, keys []string) [][]byte {
 	t.Helper()
-	got, err := s.Get(ctx(t), keys)
+	got, err := s.Get(testCtx(t), keys)
 	if err != nil {
 		t.Fatalf("Get(%d keys): %v", len(keys), err)
 	}
@@ -122,7 +122,7 @@ func mustGet(t *testing.T, s online.Store, keys []string) [][]byte {
 // mustPut calls Put.
 func mustPut(t *testing.T, s online.Store, entries ...online.Entry) {
 	t.Helper()
-	if err := s.Put(ctx(t), entries); err != nil {
+	if err := s.Put(testCtx(t), entries); err != nil {
 		t.Fatalf("Put(%d entries): %v", len(entries), err)
 	}
 }
@@ -130,7 +130,7 @@ func mustPut(t *testing.T, s online.Store, entries ...online.Entry) {
 // mustDelete calls Delete.
 func mustDelete(t *testing.T, s online.Store, keys ...string) {
 	t.Helper()
-	if err := s.Delete(ctx(t), keys); err != nil {
+	if err := s.Delete(testCtx(t), keys); err != nil {
 		t.Fatalf("Delete(%d keys): %v", len(keys), err)
 	}
 }
@@ -161,10 +161,10 @@ func testGetNoKeys(t *testing.T, s online.Store, _ keys) {
 			t.Errorf("Get(%#v) = %d values, want none", ks, len(got))
 		}
 	}
-	if err := s.Put(ctx(t), nil); err != nil {
+	if err := s.Put(testCtx(t), nil); err != nil {
 		t.Errorf("Put(nil): %v", err)
 	}
-	if err := s.Delete(ctx(t), nil); err != nil {
+	if err := s.Delete(testCtx(t), nil); err != nil {
 		t.Errorf("Delete(nil): %v", err)
 	}
 }
@@ -402,7 +402,7 @@ func testConcurrent(t *testing.T, s online.Store, k keys) {
 	)
 	all := k.n(workers * perKey)
 	value := func(w, i, round int) []byte { return fmt.Appendf(nil, "w%d-k%d-r%d", w, i, round) }
-	ctx := ctx(t)
+	ctx := testCtx(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for w := range workers {
@@ -497,7 +497,7 @@ func testContextDeadlineExceeded(t *testing.T, s online.Store, k keys) {
 }
 
 func testPing(t *testing.T, s online.Store, _ keys) {
-	if err := s.Ping(ctx(t)); err != nil {
+	if err := s.Ping(testCtx(t)); err != nil {
 		t.Errorf("Ping: %v", err)
 	}
 }
