@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -17,7 +18,8 @@ import (
 
 // TestRedisOnlineStore runs the Redis deployment: ingest, `floe materialize` from the
 // command line straight into Redis (no server involved), reads through the server,
-// then Redis going down and coming back.
+// then Redis going down (reads answered from Iceberg, marked degraded) and coming
+// back empty (used again and refilled, without a restart).
 func TestRedisOnlineStore(t *testing.T) {
 	for _, l1 := range []bool{false, true} {
 		t.Run(fmt.Sprintf("l1=%v", l1), func(t *testing.T) {
@@ -60,23 +62,41 @@ func TestRedisOnlineStore(t *testing.T) {
 			redis.Stop(t)
 			code, body := srv.readyz()
 			checks, _ := body["checks"].(map[string]any)
-			if code != http.StatusServiceUnavailable || checks["online_store"] == "ok" {
-				t.Fatalf("/readyz with Redis down = %d %v", code, body)
+			if code != http.StatusOK || body["degraded"] != true || checks["online_store"] == "ok" {
+				t.Fatalf("/readyz with Redis down = %d %v, want 200, degraded, online_store failing", code, body)
 			}
-			// Users 3 and 4 were never read, so not even the L1 cache holds them.
+			// Users 3 and 4 were never read, so not even the L1 cache holds them:
+			// they are answered from Iceberg, and the answer says so.
 			uncached := connect.NewRequest(&floev1.GetOnlineFeaturesRequest{
 				Selector: req.Msg.Selector,
 				Entities: []*floev1.EntityColumn{{JoinKey: "user_id", Values: &floev1.EntityColumn_Int64Values{Int64Values: &floev1.Int64List{Values: []int64{3, 4}}}}},
 			})
-			_, err = c.GetOnlineFeatures(context.Background(), uncached)
-			if connect.CodeOf(err) != connect.CodeUnavailable || !strings.Contains(err.Error(), "online store unavailable") {
-				t.Fatalf("read with Redis down: %v, want UNAVAILABLE naming the online store", err)
+			degraded, err := c.GetOnlineFeatures(context.Background(), uncached)
+			if err != nil {
+				t.Fatalf("read with Redis down: %v, want an answer from Iceberg", err)
+			}
+			if !degraded.Msg.Degraded || !strings.Contains(degraded.Msg.DegradedReason, "online store unavailable") {
+				t.Fatalf("read with Redis down not marked degraded: %v %q", degraded.Msg.Degraded, degraded.Msg.DegradedReason)
+			}
+			profile := latestByUser(t, files["user_profile"])
+			for _, v := range degraded.Msg.Views {
+				if v.Tiers[0] != floev1.Tier_TIER_OFFLINE {
+					t.Errorf("view %s tier %v, want OFFLINE", v.View, v.Tiers[0])
+				}
+			}
+			if age := profile[3]["age"]; age != "" && strconv.FormatInt(degraded.Msg.Columns[0].GetInt64Values().Values[0], 10) != age {
+				t.Errorf("user 3 age from Iceberg %d, CSV %s", degraded.Msg.Columns[0].GetInt64Values().Values[0], age)
 			}
 
+			// Redis comes back empty (no persistence): the server uses it again without
+			// a restart and its follower rebuilds it from Iceberg.
 			redis.Restart(t)
-			srv.waitReady()
-			if _, err := c.GetOnlineFeatures(context.Background(), req); err != nil {
-				t.Fatalf("read after Redis came back: %v", err)
+			waitFor(t, "reads served by Redis again", func() bool {
+				resp, err := c.GetOnlineFeatures(context.Background(), uncached)
+				return err == nil && !resp.Msg.Degraded && resp.Msg.Views[0].Tiers[0] == floev1.Tier_TIER_ONLINE
+			})
+			if code, body := srv.readyz(); code != http.StatusOK || body["degraded"] != false {
+				t.Fatalf("/readyz after Redis came back = %d %v", code, body)
 			}
 		})
 	}

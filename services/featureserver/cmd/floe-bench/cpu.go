@@ -91,6 +91,26 @@ func (w *cpuWatch) usage(a, b cpuSample) *cpuUsage {
 	return u
 }
 
+// mergeCPU combines the usage of two windows, weighting each by its length; nil
+// stands for "not accounted" and makes the result nil unless the other is the
+// only one.
+func mergeCPU(a, b *cpuUsage) *cpuUsage {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	wall := a.Wall + b.Wall
+	wa, wb := a.Wall.Seconds()/wall.Seconds(), b.Wall.Seconds()/wall.Seconds()
+	m := &cpuUsage{Wall: wall, Machine: a.Machine*wa + b.Machine*wb, Other: a.Other*wa + b.Other*wb,
+		Procs: map[string]float64{}, names: a.names}
+	for name, c := range a.Procs {
+		m.Procs[name] = c*wa + b.Procs[name]*wb
+	}
+	return m
+}
+
 // perRequest returns the CPU microseconds process name spent per request at rate
 // req/s.
 func (u *cpuUsage) perRequest(name string, reqPerSec float64) float64 {

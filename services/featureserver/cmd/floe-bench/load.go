@@ -70,6 +70,14 @@ func (r *passResult) valid() bool {
 	return r.Errors == 0 && r.Requests > 0 && r.presentRatio() >= 0.9
 }
 
+// merge adds a later pass of the same client to r: counts, latencies (unsorted
+// until the caller sorts them), measured time and CPU use.
+func (r *passResult) merge(o *passResult) {
+	r.add(o)
+	r.Elapsed += o.Elapsed
+	r.CPU = mergeCPU(r.CPU, o.CPU)
+}
+
 // add merges the counts of o into r.
 func (r *passResult) add(o *passResult) {
 	r.Requests += o.Requests
@@ -236,9 +244,11 @@ func parseScenario(s string, services map[string]benchService) (scenario, error)
 	return scenario{name: s, entities: n, service: svc}, nil
 }
 
-// runScenarios runs, for each scenario, the raw-redis baseline and then each Floe
-// protocol: a latency pass and a throughput pass each. It stops early if the
-// server dies.
+// runScenarios runs, for each scenario, the raw-redis baseline and each Floe
+// protocol: a latency pass and a throughput pass each. Every pass is split into
+// rounds, and the rounds alternate between the clients (in a rotating order), so
+// a neighbour that loads the machine for a while hits the baseline and Floe alike
+// and the ratio between them stays fair. It stops early if the server dies.
 func runScenarios(ctx context.Context, s runSettings, rg *rig, scenarios []scenario, logf func(string, ...any)) ([]*result, error) {
 	clients := []benchClient{{protoRaw, func(svc benchService) callerFactory { return rawCaller(rg.rdb, svc) }}}
 	for _, p := range splitList(s.Protocols) {
@@ -252,35 +262,53 @@ func runScenarios(ctx context.Context, s runSettings, rg *rig, scenarios []scena
 		defer tr.CloseIdleConnections()
 		clients = append(clients, benchClient{p, func(svc benchService) callerFactory { return servingCaller(c, svc) }})
 	}
+	rounds := s.Rounds
 	var results []*result
 	for _, sc := range scenarios {
-		var raw *result
-		for _, c := range clients {
-			f := c.callers(sc.service)
-			lat, err := latencyPass(ctx, f, sc, s.Entities, s.Warmup, s.Requests, s.Seed)
-			if err != nil {
-				return nil, fmt.Errorf("%s %s latency pass: %w", sc.name, c.name, err)
+		res := make([]*result, len(clients))
+		for i, c := range clients {
+			res[i] = &result{scenario: sc, protocol: c.name, latency: &passResult{}, throughput: &passResult{}}
+		}
+		for round := 0; round < rounds; round++ {
+			for k := range clients {
+				i := (k + round) % len(clients)
+				c, r := clients[i], res[i]
+				f := c.callers(sc.service)
+				seed := s.Seed + uint64(round)*1_000_003
+				// Spread the request count over the rounds; the first rounds take the remainder.
+				n := s.Requests / rounds
+				if round < s.Requests%rounds {
+					n++
+				}
+				lat, err := latencyPass(ctx, f, sc, s.Entities, s.Warmup/rounds, n, seed)
+				if err != nil {
+					return nil, fmt.Errorf("%s %s latency pass: %w", sc.name, c.name, err)
+				}
+				tp, err := throughputPass(ctx, f, sc, s.Entities, s.Concurrency, s.LoadWarmup, s.Duration/time.Duration(rounds), seed+1, rg.watch)
+				if err != nil {
+					return nil, fmt.Errorf("%s %s throughput pass: %w", sc.name, c.name, err)
+				}
+				r.latency.merge(lat)
+				r.throughput.merge(tp)
+				if rg.srv.exited() {
+					return nil, fmt.Errorf("floe serve exited during the %s %s passes (%v)\n--- server log ---\n%s", sc.name, c.name, rg.srv.err, rg.srv.logTail(8192))
+				}
 			}
-			tp, err := throughputPass(ctx, f, sc, s.Entities, s.Concurrency, s.LoadWarmup, s.Duration, s.Seed+1, rg.watch)
-			if err != nil {
-				return nil, fmt.Errorf("%s %s throughput pass: %w", sc.name, c.name, err)
+		}
+		raw := res[0]
+		for _, r := range res {
+			slices.Sort(r.latency.Latencies)
+			slices.Sort(r.throughput.Latencies)
+			if r != raw && raw.throughput.reqPerSec() > 0 {
+				r.ratio = r.throughput.reqPerSec() / raw.throughput.reqPerSec()
 			}
-			r := &result{scenario: sc, protocol: c.name, latency: lat, throughput: tp}
-			if c.name == protoRaw {
-				raw = r
-			} else if raw != nil && raw.throughput.reqPerSec() > 0 {
-				r.ratio = tp.reqPerSec() / raw.throughput.reqPerSec()
-			}
-			results = append(results, r)
 			note := ""
 			if !r.valid() {
 				note = " (INVALID: see below)"
 			}
-			logf("%-7s %-9s p99 %s, %s req/s%s", sc.name, c.name, ms(lat.percentile(0.99)), thousands(tp.reqPerSec()), note)
-			if rg.srv.exited() {
-				return nil, fmt.Errorf("floe serve exited during the %s %s passes (%v)\n--- server log ---\n%s", sc.name, c.name, rg.srv.err, rg.srv.logTail(8192))
-			}
+			logf("%-7s %-9s p99 %s, %s req/s%s", sc.name, r.protocol, ms(r.latency.percentile(0.99)), thousands(r.throughput.reqPerSec()), note)
 		}
+		results = append(results, res...)
 	}
 	return results, nil
 }

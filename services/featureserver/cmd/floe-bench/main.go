@@ -41,6 +41,7 @@ type runSettings struct {
 	Scenarios    string        `json:"scenarios"`
 	Protocols    string        `json:"protocols"`
 	Gzip         bool          `json:"gzip"`
+	Rounds       int           `json:"rounds"`
 	Seed         uint64        `json:"seed"`
 	ServerEnv    envList       `json:"server_env,omitempty"`
 	JSON         string        `json:"-"`
@@ -93,7 +94,8 @@ func parseFlags(args []string, stderr io.Writer) (runSettings, error) {
 	fs.IntVar(&s.Warmup, "warmup", 500, "unrecorded requests before each latency pass")
 	fs.IntVar(&s.Concurrency, "concurrency", 8, "workers of each throughput pass")
 	fs.DurationVar(&s.Duration, "duration", 5*time.Second, "measured time of each throughput pass")
-	fs.DurationVar(&s.LoadWarmup, "load-warmup", 500*time.Millisecond, "unmeasured time at the start of each throughput pass")
+	fs.DurationVar(&s.LoadWarmup, "load-warmup", 200*time.Millisecond, "unmeasured time at the start of each throughput round")
+	fs.IntVar(&s.Rounds, "rounds", 5, "split every pass into this many rounds, alternating between the clients, so machine noise hits the baseline and Floe alike")
 	fs.StringVar(&s.Scenarios, "scenarios", "1x10,100x10,100x50", "comma-separated ENTITIESxFEATURES scenarios (features: 10 or 50)")
 	fs.StringVar(&s.Protocols, "protocols", "connect,grpc", "comma-separated Floe protocols: connect, grpc (the raw-redis baseline always runs)")
 	fs.BoolVar(&s.Gzip, "gzip", true, "let clients accept gzipped responses, as connect-go clients do by default")
@@ -122,6 +124,8 @@ func parseFlags(args []string, stderr io.Writer) (runSettings, error) {
 		return s, errors.New("--duration must be positive")
 	case s.LoadWarmup < 0:
 		return s, errors.New("--load-warmup must not be negative")
+	case s.Rounds < 1 || s.Rounds > s.Requests:
+		return s, errors.New("--rounds must be between 1 and --requests")
 	}
 	if s.Redis != "" {
 		if err := checkLoopback(s.Redis); err != nil {
@@ -200,11 +204,13 @@ func bench(ctx context.Context, s runSettings, stdout, stderr io.Writer) (bool, 
 	if startLoad > float64(env.CPUs)/2 {
 		fmt.Fprintf(stdout, "\nWARNING: the 1-minute load average was %.1f on %d CPUs when the bench started: other work was running; check the \"other procs\" column below.\n", startLoad, env.CPUs)
 	}
-	fmt.Fprintf(stdout, "\nFloe online read path: %d users; latency = %d sequential requests after %d warm-up; load = %d workers for %s; %d CPUs, %s, redis %s; responses: %s",
-		s.Entities, s.Requests, s.Warmup, s.Concurrency, s.Duration, env.CPUs, env.GoVersion, env.RedisVersion, compression)
+	fmt.Fprintf(stdout, "\nFloe online read path: %d users; %d CPUs, %s, redis %s; responses: %s",
+		s.Entities, env.CPUs, env.GoVersion, env.RedisVersion, compression)
 	if len(s.ServerEnv) > 0 {
 		fmt.Fprintf(stdout, "; server env: %s", s.ServerEnv.String())
 	}
+	fmt.Fprintf(stdout, "\nlatency (p50/p99/p999): %d sequential requests after %d warm-up; load (req/s, rows/s, load p50/p99): %d workers for %s; each split into %d rounds interleaved with the baseline",
+		s.Requests, s.Warmup, s.Concurrency, s.Duration, s.Rounds)
 	fmt.Fprint(stdout, "\n\n")
 	printTable(stdout, results, targets)
 	if s.JSON != "" {

@@ -30,6 +30,7 @@ var commands = map[string]command{
 	"materialize":  {"publish the latest Iceberg snapshot of views to the online store", runMaterialize},
 	"gen":          {"generate typed Go, Python and TypeScript bindings from specs", runGen},
 	"validate":     {"check a spec directory and print what it defines", runValidate},
+	"snapshots":    {"list the Iceberg snapshots of a view's table, newest first", runSnapshots},
 	"example-data": {"write sample CSV data for an example project", runExampleData},
 }
 

@@ -87,13 +87,20 @@ type Serving struct {
 	MaxEntities int `yaml:"max_entities" env:"FLOE_MAX_ENTITIES"`
 	// Timeout bounds one read when the client sets no deadline.
 	Timeout time.Duration `yaml:"timeout" env:"FLOE_SERVING_TIMEOUT"`
+	// NegativeCacheTTL is how long an entity confirmed absent from Iceberg is
+	// answered NOT_FOUND without looking again.
+	NegativeCacheTTL time.Duration `yaml:"negative_cache_ttl" env:"FLOE_NEGATIVE_CACHE_TTL"`
 }
 
 // Materialize configures materialization inside the server.
 type Materialize struct {
-	// OnStart materializes every view when the server starts. It defaults to true
-	// for the in-process store, which starts empty, and false for Redis.
-	OnStart *bool `yaml:"on_start" env:"FLOE_MATERIALIZE_ON_START"`
+	// Follow makes the server watch every view's table and publish each new
+	// snapshot to the online store, whoever committed it. The in-process store is
+	// always materialized at start; with Redis, turn Follow off on all but a few
+	// replicas if many share one Redis (each would do the same, idempotent work).
+	Follow bool `yaml:"follow" env:"FLOE_MATERIALIZE_FOLLOW"`
+	// Interval between two polls of the catalog for new snapshots.
+	Interval time.Duration `yaml:"interval" env:"FLOE_MATERIALIZE_INTERVAL"`
 }
 
 // Log configures structured logging.
@@ -115,7 +122,8 @@ func Default() Config {
 			Memory: MemoryConfig{MaxEntries: 1_000_000},
 			L1:     L1{MaxEntries: 100_000, TTL: time.Second},
 		},
-		Serving: Serving{MaxEntities: 1000, Timeout: 2 * time.Second},
+		Serving:     Serving{MaxEntities: 1000, Timeout: 2 * time.Second, NegativeCacheTTL: time.Second},
+		Materialize: Materialize{Follow: true, Interval: time.Second},
 		Log:     Log{Level: "info", Format: "text"},
 	}
 }
@@ -279,9 +287,11 @@ func (c *Config) resolve() error {
 	if c.Serving.Timeout <= 0 {
 		bad("serving.timeout (FLOE_SERVING_TIMEOUT) must be positive")
 	}
-	if c.Materialize.OnStart == nil {
-		onStart := c.Online.Type == "memory"
-		c.Materialize.OnStart = &onStart
+	if c.Serving.NegativeCacheTTL < 0 {
+		bad("serving.negative_cache_ttl (FLOE_NEGATIVE_CACHE_TTL) must not be negative")
+	}
+	if c.Materialize.Interval <= 0 {
+		bad("materialize.interval (FLOE_MATERIALIZE_INTERVAL) must be positive")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -48,8 +48,8 @@ func TestLoadFileAndEnv(t *testing.T) {
 	if !c.Online.L1.Enabled || c.Online.L1.TTL != 250*time.Millisecond || c.Serving.MaxEntities != 50 || c.Serving.Timeout != 300*time.Millisecond {
 		t.Errorf("env overrides not applied: %+v %+v", c.Online.L1, c.Serving)
 	}
-	if *c.Materialize.OnStart {
-		t.Error("materialize.on_start defaults to true for redis")
+	if !c.Materialize.Follow || c.Materialize.Interval != time.Second {
+		t.Errorf("materialize defaults: %+v", c.Materialize)
 	}
 	if c.Catalog.URI != "file:"+filepath.Join(dir, "data", "catalog.db") || c.Catalog.Warehouse != "file://"+filepath.Join(dir, "data", "warehouse") {
 		t.Errorf("embedded catalog defaults: %+v", c.Catalog)

@@ -37,6 +37,9 @@ type Progress struct {
 type Source interface {
 	CurrentSnapshot(ctx context.Context, v *registry.FeatureView) (int64, bool, error)
 	Scan(ctx context.Context, v *registry.FeatureView, snapshotID int64) (array.RecordReader, error)
+	// Changes says what changed between two snapshots (see offline.ChangeSet).
+	Changes(ctx context.Context, v *registry.FeatureView, fromExclusive, to int64) (*offline.ChangeSet, error)
+	LookupScan(ctx context.Context, v *registry.FeatureView, snapshotID int64, ids []string) (array.RecordReader, error)
 }
 
 var _ Source = (*offline.Store)(nil)
@@ -80,29 +83,16 @@ func (m *Materializer) Materialize(ctx context.Context, views []*registry.Featur
 		report = func(Progress) {}
 	}
 	for _, v := range views {
-		if err := m.view(ctx, v, report); err != nil {
-			return fmt.Errorf("materialize %s: %w", v.Name, err)
+		if err := m.Sync(ctx, v, report); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (m *Materializer) view(ctx context.Context, v *registry.FeatureView, report func(Progress)) error {
-	snap, ok, err := m.src.CurrentSnapshot(ctx, v)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		report(Progress{View: v.Name, Done: true, UpToDate: true})
-		return nil
-	}
-	if wm, found, err := m.Watermark(ctx, v); err != nil {
-		return err
-	} else if found && wm == snap {
-		report(Progress{View: v.Name, SnapshotID: snap, Done: true, UpToDate: true})
-		return nil
-	}
-
+// full materializes snapshot snap of v in full. prev, when not 0, is the snapshot
+// the online store holds now: entities it had that snap no longer has are deleted.
+func (m *Materializer) full(ctx context.Context, v *registry.FeatureView, snap, prev int64, report func(Progress)) error {
 	latest, read, err := m.latestRows(ctx, v, snap, report)
 	if err != nil {
 		return err
@@ -122,7 +112,7 @@ func (m *Materializer) view(ctx context.Context, v *registry.FeatureView, report
 		return nil
 	}
 	for id, row := range latest {
-		entries = append(entries, online.Entry{Key: online.Key(v.Name, id), Value: row.value})
+		entries = append(entries, online.Entry{Key: online.Key(v.Name, id), Value: row.Value})
 		if len(entries) == batchSize {
 			if err := flush(); err != nil {
 				return err
@@ -132,11 +122,14 @@ func (m *Materializer) view(ctx context.Context, v *registry.FeatureView, report
 	if err := flush(); err != nil {
 		return err
 	}
+	if prev != 0 {
+		if err := m.deleteVanished(ctx, v, prev, latest); err != nil {
+			return err
+		}
+	}
 	// The watermark is written last: a crash before it leaves the view to be
 	// materialized again, which rewrites the same values.
-	wm := binary.LittleEndian.AppendUint64(nil, uint64(snap))
-	wm = binary.LittleEndian.AppendUint32(wm, v.SchemaHash)
-	if err := m.store.Put(ctx, []online.Entry{{Key: watermarkKey(v), Value: wm}}); err != nil {
+	if err := m.setWatermark(ctx, v, snap); err != nil {
 		return err
 	}
 	p.Done = true
@@ -144,26 +137,74 @@ func (m *Materializer) view(ctx context.Context, v *registry.FeatureView, report
 	return nil
 }
 
-type latestRow struct {
-	eventTime int64
-	value     []byte
+// deleteVanished removes the online entries of entities that snapshot prev had and
+// the new state (latest) does not: rows deleted or overwritten away in between.
+func (m *Materializer) deleteVanished(ctx context.Context, v *registry.FeatureView, prev int64, latest map[string]LatestRow) error {
+	rdr, err := m.src.Scan(ctx, v, prev)
+	if err != nil {
+		return err
+	}
+	defer rdr.Release()
+	var gone []string
+	seen := map[string]bool{}
+	for rdr.Next() {
+		ids, err := keyStrings(rdr.RecordBatch().Column(0))
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, ok := latest[id]; !ok && !seen[id] {
+				seen[id] = true
+				gone = append(gone, online.Key(v.Name, id))
+			}
+		}
+	}
+	if err := rdr.Err(); err != nil {
+		return err
+	}
+	for start := 0; start < len(gone); start += batchSize {
+		if err := m.store.Delete(ctx, gone[start:min(start+batchSize, len(gone))]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// latestRows scans the snapshot and keeps, per entity, the encoded row with the
-// greatest event time. Ties keep the row read last, which for one commit is the
-// later row in the file.
-func (m *Materializer) latestRows(ctx context.Context, v *registry.FeatureView, snap int64, report func(Progress)) (map[string]latestRow, int64, error) {
+// LatestRow is the encoded online value of an entity's latest row in a snapshot.
+type LatestRow struct {
+	// EventTime of the row, microseconds since the epoch.
+	EventTime int64
+	// Value is the row in the online encoding, stamped with the snapshot id.
+	Value []byte
+}
+
+func (m *Materializer) latestRows(ctx context.Context, v *registry.FeatureView, snap int64, report func(Progress)) (map[string]LatestRow, int64, error) {
 	rdr, err := m.src.Scan(ctx, v, snap)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rdr.Release()
+	return Latest(ctx, rdr, v, snap, func(read int64) {
+		report(Progress{View: v.Name, SnapshotID: snap, RowsRead: read})
+	})
+}
+
+// Latest reads canonical rows of view v (offline.ArrowSchema) from rdr and keeps,
+// per entity, the row with the greatest event time, encoded for the online store and
+// stamped with snapshot id snap. Ties keep the row read last, which for one commit
+// is the later row of the file. Materialization, cache fills and as-of reads all
+// use it, so the three agree on which row is "latest". onBatch, if not nil, gets the
+// running count of rows read.
+func Latest(ctx context.Context, rdr array.RecordReader, v *registry.FeatureView, snap int64, onBatch func(rowsRead int64)) (map[string]LatestRow, int64, error) {
 	enc := online.NewRowEncoder(v)
 	values := make([]online.Value, len(v.Features))
-	latest := map[string]latestRow{}
+	latest := map[string]LatestRow{}
 	var read int64
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
+		if rec.NumCols() != int64(2+len(v.Features)) {
+			return nil, 0, fmt.Errorf("scan of %s returned %d columns, want %d", v.Name, rec.NumCols(), 2+len(v.Features))
+		}
 		ids, err := keyStrings(rec.Column(0))
 		if err != nil {
 			return nil, 0, err
@@ -174,20 +215,24 @@ func (m *Materializer) latestRows(ctx context.Context, v *registry.FeatureView, 
 		}
 		for row := 0; row < int(rec.NumRows()); row++ {
 			et := int64(ts.Value(row))
-			if cur, ok := latest[ids[row]]; ok && cur.eventTime > et {
+			if cur, ok := latest[ids[row]]; ok && cur.EventTime > et {
 				continue
 			}
 			for i := range v.Features {
-				values[i] = arrowValue(rec.Column(2+i), row)
+				if values[i], err = arrowValue(rec.Column(2+i), row); err != nil {
+					return nil, 0, fmt.Errorf("%s.%s: %w", v.Name, v.Features[i].Name, err)
+				}
 			}
 			b, err := enc.Encode(snap, et, values)
 			if err != nil {
 				return nil, 0, err
 			}
-			latest[ids[row]] = latestRow{eventTime: et, value: b}
+			latest[ids[row]] = LatestRow{EventTime: et, Value: b}
 		}
 		read += rec.NumRows()
-		report(Progress{View: v.Name, SnapshotID: snap, RowsRead: read})
+		if onBatch != nil {
+			onBatch(read)
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
 		}
@@ -216,25 +261,26 @@ func keyStrings(col arrow.Array) ([]string, error) {
 }
 
 // arrowValue reads one value of a canonical feature column (offline.ArrowSchema).
-func arrowValue(col arrow.Array, row int) online.Value {
+func arrowValue(col arrow.Array, row int) (online.Value, error) {
 	if col.IsNull(row) {
-		return online.Value{Null: true}
+		return online.Value{Null: true}, nil
 	}
 	switch c := col.(type) {
 	case *array.Int64:
-		return online.Value{Int: c.Value(row)}
+		return online.Value{Int: c.Value(row)}, nil
 	case *array.Timestamp:
-		return online.Value{Int: int64(c.Value(row))}
+		return online.Value{Int: int64(c.Value(row))}, nil
 	case *array.Float64:
-		return online.Value{Float: c.Value(row)}
+		return online.Value{Float: c.Value(row)}, nil
 	case *array.String:
-		return online.Value{Str: c.Value(row)}
+		return online.Value{Str: c.Value(row)}, nil
 	case *array.Boolean:
-		return online.Value{Bool: c.Value(row)}
+		return online.Value{Bool: c.Value(row)}, nil
 	case *array.List:
-		start, end := c.ValueOffsets(row)
-		floats := c.ListValues().(*array.Float32).Float32Values()[start:end]
-		return online.Value{Vector: floats}
+		if f, ok := c.ListValues().(*array.Float32); ok {
+			start, end := c.ValueOffsets(row)
+			return online.Value{Vector: f.Float32Values()[start:end]}, nil
+		}
 	}
-	return online.Value{Null: true}
+	return online.Value{}, fmt.Errorf("unexpected column type %s", col.DataType())
 }

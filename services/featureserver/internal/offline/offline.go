@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
@@ -82,13 +83,54 @@ type Config struct {
 	// "s3.endpoint", "s3.region", "sql.driver"/"sql.dialect" for a non-SQLite SQL
 	// catalog, REST "credential"/"token"/"prefix", ...).
 	Properties map[string]string
+	// MetadataMaxAge bounds how old the cached table metadata may be when a read
+	// asks for the current snapshot (LookupScan, Scan and SnapshotAsOf without a
+	// snapshot id, RecentSnapshot). Zero means DefaultMetadataMaxAge; a negative
+	// value reloads the table from the catalog on every such read. Reads of a
+	// given snapshot id reuse cached metadata that contains it whatever its age.
+	MetadataMaxAge time.Duration
+	// MaxAffectedEntities is how many affected entities Changes lists before it
+	// gives up and asks for a full rescan instead (re-reading that many entities
+	// one lookup at a time costs more than one scan). Zero means
+	// DefaultMaxAffectedEntities; negative means no limit.
+	MaxAffectedEntities int
 }
+
+// DefaultMetadataMaxAge is Config.MetadataMaxAge when unset.
+const DefaultMetadataMaxAge = time.Second
+
+// DefaultMaxAffectedEntities is Config.MaxAffectedEntities when unset.
+const DefaultMaxAffectedEntities = 100_000
 
 // Store is the offline store: one Iceberg catalog and the feature tables in it.
 // It is safe for concurrent use.
 type Store struct {
 	cat catalog.Catalog
 	db  *sql.DB // owned by the Store for the sql catalog, nil for rest
+
+	// tables caches loaded tables (metadata, manifest lists) per Iceberg
+	// identifier between reads; see cache.go.
+	tables tableCache
+	// maxAge is Config.MetadataMaxAge resolved.
+	maxAge time.Duration
+	// maxAffected is Config.MaxAffectedEntities resolved (negative: no limit).
+	maxAffected int
+	// probe, when set, answers the table's current metadata location with one
+	// cheap catalog query, so a fresh read can keep a cached table that is still
+	// current instead of re-reading its metadata file. Only the SQL catalog has one.
+	probe func(ctx context.Context, ident table.Identifier) (string, error)
+}
+
+// assemble finishes a Store around an opened catalog.
+func assemble(cat catalog.Catalog, db *sql.DB, cfg Config) *Store {
+	s := &Store{cat: cat, db: db, maxAge: cfg.MetadataMaxAge, maxAffected: cfg.MaxAffectedEntities}
+	if s.maxAge == 0 {
+		s.maxAge = DefaultMetadataMaxAge
+	}
+	if s.maxAffected == 0 {
+		s.maxAffected = DefaultMaxAffectedEntities
+	}
+	return s
 }
 
 // Open connects to the catalog described by cfg and checks that it answers. For
@@ -167,7 +209,9 @@ func openSQL(ctx context.Context, name string, cfg Config) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("offline store: open sql catalog %s: %w", cfg.URI, classify(err))
 	}
-	return &Store{cat: cat, db: db}, nil
+	s := assemble(cat, db, cfg)
+	s.probe = sqlProbe(db, name, dialect)
+	return s, nil
 }
 
 // sqliteDSN turns a SQLite path or file: URI into a DSN for the registered driver,
@@ -275,7 +319,7 @@ func openREST(ctx context.Context, name string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("offline store: open rest catalog %s: %w", cfg.URI, classify(err))
 	}
-	return &Store{cat: cat}, nil
+	return assemble(cat, nil, cfg), nil
 }
 
 // Close releases the catalog's connections.
@@ -313,12 +357,14 @@ func Identifier(v *registry.FeatureView) table.Identifier {
 	return table.Identifier{v.Source.Namespace, v.Source.Table}
 }
 
-// LoadTable loads the view's table. Errors wrap ErrNoSuchTable when it (or its
-// namespace) does not exist.
+// LoadTable loads the view's table as the catalog has it now (and refreshes the
+// Store's cached copy with it). Errors wrap ErrNoSuchTable when it (or its
+// namespace) does not exist. The table returned is shared: read it, or start
+// transactions from it, but never call its Refresh.
 func (s *Store) LoadTable(ctx context.Context, v *registry.FeatureView) (*table.Table, error) {
-	tbl, err := s.cat.LoadTable(ctx, Identifier(v))
+	tbl, err := s.freshTable(ctx, v)
 	if err != nil {
-		return nil, fmt.Errorf("load table %s: %w", v.Source.Identifier(), classify(err))
+		return nil, fmt.Errorf("load table %s: %w", v.Source.Identifier(), err)
 	}
 	return tbl, nil
 }

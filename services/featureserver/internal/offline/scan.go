@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
 	"floe.dev/floe/services/featureserver/internal/registry"
@@ -40,10 +41,17 @@ type Snapshot struct {
 	Summary map[string]string
 }
 
-// CurrentSnapshot returns the id of the table's current snapshot; ok is false
-// when the table does not exist or has no snapshot yet.
+// CurrentSnapshot returns the id of the table's current snapshot as the catalog
+// has it now; ok is false when the table does not exist or has no snapshot yet.
+// Transient catalog errors are retried within the context's deadline; errors
+// that remain wrap ErrUnavailable. The table's cached metadata is refreshed as a
+// side effect, so a LookupScan of the id returned needs no catalog call.
 func (s *Store) CurrentSnapshot(ctx context.Context, v *registry.FeatureView) (id int64, ok bool, err error) {
-	tbl, err := s.LoadTable(ctx, v)
+	var tbl *table.Table
+	err = retry(ctx, func(ctx context.Context) (err error) {
+		tbl, err = s.freshTable(ctx, v)
+		return err
+	})
 	if errors.Is(err, ErrNoSuchTable) {
 		return 0, false, nil
 	}
@@ -57,34 +65,45 @@ func (s *Store) CurrentSnapshot(ctx context.Context, v *registry.FeatureView) (i
 	return snap.SnapshotID, true, nil
 }
 
-// Snapshots lists the snapshots of the view's table, oldest first. Errors wrap
-// ErrNoSuchTable when the table does not exist.
+// RecentSnapshot is CurrentSnapshot answered from the table cache: the current
+// snapshot as of at most MetadataMaxAge ago, the one LookupScan and Scan read
+// when given snapshot id 0. It costs no catalog call while the cache is fresh,
+// which suits a per-request miss path; pollers that must see every commit
+// promptly use CurrentSnapshot.
+func (s *Store) RecentSnapshot(ctx context.Context, v *registry.FeatureView) (id int64, ok bool, err error) {
+	var tbl *table.Table
+	err = retry(ctx, func(ctx context.Context) (err error) {
+		tbl, err = s.tableAt(ctx, v, 0)
+		return err
+	})
+	if errors.Is(err, ErrNoSuchTable) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("recent snapshot of view %s: %w", v.Name, err)
+	}
+	snap := tbl.CurrentSnapshot()
+	if snap == nil {
+		return 0, false, nil
+	}
+	return snap.SnapshotID, true, nil
+}
+
+// Snapshots lists the snapshots of the view's table, oldest first, as the
+// catalog has them now. Errors wrap ErrNoSuchTable when the table does not exist.
 func (s *Store) Snapshots(ctx context.Context, v *registry.FeatureView) ([]Snapshot, error) {
-	tbl, err := s.LoadTable(ctx, v)
+	var tbl *table.Table
+	err := retry(ctx, func(ctx context.Context) (err error) {
+		tbl, err = s.freshTable(ctx, v)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("snapshots of view %s: %w", v.Name, err)
 	}
 	snaps := tbl.Metadata().Snapshots()
 	out := make([]Snapshot, 0, len(snaps))
 	for _, sn := range snaps {
-		o := Snapshot{
-			ID:             sn.SnapshotID,
-			SequenceNumber: sn.SequenceNumber,
-			Timestamp:      time.UnixMilli(sn.TimestampMs).UTC(),
-			Summary:        map[string]string{},
-		}
-		if sn.ParentSnapshotID != nil {
-			o.ParentID = *sn.ParentSnapshotID
-		}
-		if sn.Summary != nil {
-			o.Operation = string(sn.Summary.Operation)
-			for k, val := range sn.Summary.Properties {
-				o.Summary[k] = val
-			}
-			o.AddedRecords, _ = strconv.ParseInt(sn.Summary.Properties["added-records"], 10, 64)
-			o.TotalRecords, _ = strconv.ParseInt(sn.Summary.Properties["total-records"], 10, 64)
-		}
-		out = append(out, o)
+		out = append(out, toSnapshot(sn))
 	}
 	slices.SortStableFunc(out, func(a, b Snapshot) int {
 		if c := cmp.Compare(a.SequenceNumber, b.SequenceNumber); c != 0 {
@@ -95,13 +114,42 @@ func (s *Store) Snapshots(ctx context.Context, v *registry.FeatureView) ([]Snaps
 	return out, nil
 }
 
+// toSnapshot converts iceberg-go's snapshot to the package's.
+func toSnapshot(sn table.Snapshot) Snapshot {
+	o := Snapshot{
+		ID:             sn.SnapshotID,
+		SequenceNumber: sn.SequenceNumber,
+		Timestamp:      time.UnixMilli(sn.TimestampMs).UTC(),
+		Summary:        map[string]string{},
+	}
+	if sn.ParentSnapshotID != nil {
+		o.ParentID = *sn.ParentSnapshotID
+	}
+	if sn.Summary != nil {
+		o.Operation = string(sn.Summary.Operation)
+		for k, val := range sn.Summary.Properties {
+			o.Summary[k] = val
+		}
+		o.AddedRecords, _ = strconv.ParseInt(sn.Summary.Properties["added-records"], 10, 64)
+		o.TotalRecords, _ = strconv.ParseInt(sn.Summary.Properties["total-records"], 10, 64)
+	}
+	return o
+}
+
 // Scan streams every row of the view's table as of snapshotID (zero means the
-// current snapshot) as records in the canonical ArrowSchema, whatever Arrow
-// types iceberg-go decodes to. A table without snapshots yields no records. The
-// caller must Release the reader; releasing it early stops the scan. Errors wrap
-// ErrNoSuchTable or ErrNoSuchSnapshot where those apply.
+// current snapshot, as of at most MetadataMaxAge ago) as records in the
+// canonical ArrowSchema, whatever Arrow types iceberg-go decodes to. Features
+// the snapshot's schema does not have yet (added to the spec later) read as
+// null. A table without snapshots yields no records. The caller must Release the
+// reader; releasing it early stops the scan. Errors wrap ErrNoSuchTable or
+// ErrNoSuchSnapshot where those apply; transient errors while opening the scan
+// are retried, errors while streaming are reported by the reader's Err.
 func (s *Store) Scan(ctx context.Context, v *registry.FeatureView, snapshotID int64) (array.RecordReader, error) {
-	rdr, err := s.scan(ctx, v, snapshotID)
+	var rdr array.RecordReader
+	err := retry(ctx, func(ctx context.Context) (err error) {
+		rdr, err = s.scan(ctx, v, snapshotID)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("scan view %s at snapshot %d: %w", v.Name, snapshotID, err)
 	}
@@ -109,15 +157,45 @@ func (s *Store) Scan(ctx context.Context, v *registry.FeatureView, snapshotID in
 }
 
 func (s *Store) scan(ctx context.Context, v *registry.FeatureView, snapshotID int64) (array.RecordReader, error) {
-	want := ArrowSchema(v)
-	tbl, err := s.LoadTable(ctx, v)
+	p, err := s.planRead(ctx, v, snapshotID)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return array.NewRecordReader(ArrowSchema(v), nil)
+	}
+	sc := p.tbl.Scan(table.WithSnapshotID(p.snap.SnapshotID), table.WithSelectedFields(p.fields...))
+	got, records, err := sc.ToArrowRecords(ctx)
+	if err != nil {
+		_ = sc.Close()
+		return nil, classify(err)
+	}
+	return newScanReader(ctx, v, sc, got, records, nil)
+}
+
+// readPlan is what reading a view's rows at one snapshot needs.
+type readPlan struct {
+	tbl  *table.Table
+	snap *table.Snapshot
+	// schema is the snapshot's schema: time travel reads data as it was
+	// written, and a later schema change must not break reading older snapshots.
+	schema *iceberg.Schema
+	// fields are the canonical columns the snapshot's schema has, to select;
+	// the others are features added later, read as null.
+	fields []string
+}
+
+// planRead resolves snapshotID (0: current) on the cached table. It returns a
+// nil plan when snapshotID is 0 and the table has no snapshot yet.
+func (s *Store) planRead(ctx context.Context, v *registry.FeatureView, snapshotID int64) (*readPlan, error) {
+	tbl, err := s.tableAt(ctx, v, snapshotID)
 	if err != nil {
 		return nil, err
 	}
 	if snapshotID == 0 {
 		cur := tbl.CurrentSnapshot()
 		if cur == nil {
-			return array.NewRecordReader(want, nil)
+			return nil, nil
 		}
 		snapshotID = cur.SnapshotID
 	}
@@ -125,34 +203,36 @@ func (s *Store) scan(ctx context.Context, v *registry.FeatureView, snapshotID in
 	if snap == nil {
 		return nil, fmt.Errorf("%w: table %s has no snapshot %d", ErrNoSuchSnapshot, v.Source.Identifier(), snapshotID)
 	}
-	// Check against the snapshot's own schema: time travel reads data as it was
-	// written, and a later schema change must not break reading older snapshots.
-	schema := tbl.Schema()
+	p := &readPlan{tbl: tbl, snap: snap, schema: snapshotSchema(tbl, snap)}
+	if p.fields, err = readableFields(v, p.schema); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// snapshotSchema returns the schema a snapshot was written with, or the table's
+// current schema when the snapshot does not record one.
+func snapshotSchema(tbl *table.Table, snap *table.Snapshot) *iceberg.Schema {
 	if snap.SchemaID != nil {
 		if sc, ok := tbl.Schemas()[*snap.SchemaID]; ok {
-			schema = sc
+			return sc
 		}
 	}
-	if err := checkCompatible(v, schema); err != nil {
-		return nil, err
-	}
+	return tbl.Schema()
+}
 
-	names := make([]string, want.NumFields())
-	for i, f := range want.Fields() {
-		names[i] = f.Name
-	}
-	sc := tbl.Scan(table.WithSnapshotID(snapshotID), table.WithSelectedFields(names...))
-	got, records, err := sc.ToArrowRecords(ctx)
-	if err != nil {
-		_ = sc.Close()
-		return nil, classify(err)
-	}
+// newScanReader wraps iceberg-go's record iterator (records of schema got) as a
+// canonical RecordReader. keep, when not nil, filters rows by join key.
+func newScanReader(ctx context.Context, v *registry.FeatureView, sc *table.Scan, got *arrow.Schema, records iter.Seq2[arrow.RecordBatch, error], keep func(arrow.Array) ([]bool, bool)) (array.RecordReader, error) {
+	want := ArrowSchema(v)
 	conv, err := newNormalizer(ctx, got, want)
 	if err != nil {
-		_ = sc.Close()
+		if sc != nil {
+			_ = sc.Close()
+		}
 		return nil, err
 	}
-	r := &scanReader{schema: want, conv: conv, scan: sc}
+	r := &scanReader{schema: want, conv: conv, scan: sc, keep: keep}
 	r.next, r.stop = iter.Pull2(records)
 	r.refs.Store(1)
 	return r, nil
@@ -162,7 +242,7 @@ func (s *Store) scan(ctx context.Context, v *registry.FeatureView, snapshotID in
 type normalizer struct {
 	ctx  context.Context
 	want *arrow.Schema
-	src  []int                                    // source column of each canonical column
+	src  []int                                    // source column of each canonical column, -1 for a feature read as null
 	conv []func(arrow.Array) (arrow.Array, error) // nil where types already match
 }
 
@@ -170,6 +250,10 @@ func newNormalizer(ctx context.Context, got, want *arrow.Schema) (*normalizer, e
 	n := &normalizer{ctx: ctx, want: want, src: make([]int, want.NumFields()), conv: make([]func(arrow.Array) (arrow.Array, error), want.NumFields())}
 	for i, f := range want.Fields() {
 		idx := got.FieldIndices(f.Name)
+		if len(idx) == 0 && f.Nullable {
+			n.src[i] = -1
+			continue
+		}
 		if len(idx) != 1 {
 			return nil, fmt.Errorf("scan returned no column %q", f.Name)
 		}
@@ -258,6 +342,10 @@ func toFloat32List(a arrow.Array) (arrow.Array, error) {
 func (n *normalizer) apply(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 	cols := make([]arrow.Array, len(n.src))
 	for i, j := range n.src {
+		if j < 0 {
+			cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, n.want.Field(i).Type, int(rec.NumRows()))
+			continue
+		}
 		col := rec.Column(j)
 		if n.conv[i] == nil {
 			col.Retain()
@@ -286,7 +374,8 @@ type scanReader struct {
 	refs   atomic.Int64
 	schema *arrow.Schema
 	conv   *normalizer
-	scan   *table.Scan
+	scan   *table.Scan // closed when the reader finishes; nil if none
+	keep   func(key arrow.Array) (keep []bool, all bool)
 	next   func() (arrow.RecordBatch, error, bool)
 	stop   func()
 	cur    arrow.RecordBatch
@@ -308,28 +397,54 @@ func (r *scanReader) Next() bool {
 		r.cur.Release()
 		r.cur = nil
 	}
-	if r.done {
-		return false
+	for !r.done {
+		rec, err, ok := r.next()
+		if !ok {
+			r.finish()
+			return false
+		}
+		if err != nil {
+			r.err = classify(err)
+			r.finish()
+			return false
+		}
+		out, err := r.conv.apply(rec)
+		rec.Release()
+		if err == nil && r.keep != nil {
+			out, err = filterRows(r.conv.ctx, out, r.keep)
+		}
+		if err != nil {
+			r.err = err
+			r.finish()
+			return false
+		}
+		if out.NumRows() == 0 && r.keep != nil {
+			out.Release()
+			continue
+		}
+		r.cur = out
+		return true
 	}
-	rec, err, ok := r.next()
-	if !ok {
-		r.finish()
-		return false
+	return false
+}
+
+// filterRows keeps the rows of rec whose join key keep accepts, releasing rec.
+func filterRows(ctx context.Context, rec arrow.RecordBatch, keep func(arrow.Array) ([]bool, bool)) (arrow.RecordBatch, error) {
+	mask, all := keep(rec.Column(0))
+	if all {
+		return rec, nil
 	}
+	defer rec.Release()
+	b := array.NewBooleanBuilder(memory.DefaultAllocator)
+	defer b.Release()
+	b.AppendValues(mask, nil)
+	m := b.NewBooleanArray()
+	defer m.Release()
+	out, err := compute.FilterRecordBatch(ctx, rec, m, compute.DefaultFilterOptions())
 	if err != nil {
-		r.err = classify(err)
-		r.finish()
-		return false
+		return nil, fmt.Errorf("filter rows: %w", err)
 	}
-	out, err := r.conv.apply(rec)
-	rec.Release()
-	if err != nil {
-		r.err = err
-		r.finish()
-		return false
-	}
-	r.cur = out
-	return true
+	return out, nil
 }
 
 func (r *scanReader) finish() {
@@ -338,7 +453,9 @@ func (r *scanReader) finish() {
 	}
 	r.done = true
 	r.stop()
-	_ = r.scan.Close()
+	if r.scan != nil {
+		_ = r.scan.Close()
+	}
 }
 
 func (r *scanReader) Release() {

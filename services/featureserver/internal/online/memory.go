@@ -252,6 +252,12 @@ func (m *Memory) Put(ctx context.Context, entries []Entry) error {
 		value := append([]byte{}, e.Value...)
 		s := m.shard(e.Key)
 		s.mu.Lock()
+		if e.IfAbsent {
+			if cur, ok := s.index[e.Key]; ok && !expired(cur.expireAt, now) {
+				s.mu.Unlock()
+				continue
+			}
+		}
 		s.set(e.Key, value, expireNanos(e.ExpireAt), now)
 		s.gen.Add(1)
 		s.mu.Unlock()

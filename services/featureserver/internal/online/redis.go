@@ -206,10 +206,17 @@ func (r *Redis) Put(ctx context.Context, entries []Entry) error {
 	for start := 0; start < len(entries); start += redisPipelineChunk {
 		for _, e := range entries[start:min(start+redisPipelineChunk, len(entries))] {
 			switch {
+			case e.ExpireAt.IsZero() && e.IfAbsent:
+				pipe.SetNX(ctx, e.Key, e.Value, 0)
 			case e.ExpireAt.IsZero():
 				pipe.Set(ctx, e.Key, e.Value, 0)
+			case !e.ExpireAt.After(now) && e.IfAbsent:
+				// Writing an expired value if absent leaves the key as it was.
 			case !e.ExpireAt.After(now):
 				pipe.Del(ctx, e.Key)
+			case e.IfAbsent:
+				pipe.Process(ctx, redis.NewCmd(ctx, "set", e.Key, e.Value, "nx",
+					"pxat", strconv.FormatInt(e.ExpireAt.UnixMilli(), 10)))
 			default:
 				// Milliseconds rounded down: Redis drops a key once its clock is past
 				// the PXAT millisecond, so the entry never outlives ExpireAt by more

@@ -25,6 +25,10 @@ type Entry struct {
 	// ExpireAt, when not zero, is the instant after which the store may drop the
 	// entry. A read after it returns nothing.
 	ExpireAt time.Time
+	// IfAbsent writes the entry only when the key holds no value. Cache fills from
+	// the offline store set it: a fill read from an older snapshot must never
+	// overwrite what materialization wrote meanwhile.
+	IfAbsent bool
 }
 
 // Store is an online store backend.

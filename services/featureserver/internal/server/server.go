@@ -126,12 +126,13 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) routes() http.Handler {
 	reader := serving.NewReader(s.reg, s.online,
 		serving.WithMaxEntities(s.cfg.Serving.MaxEntities),
-		serving.WithServedObserver(s.metrics.Served))
+		serving.WithServedObserver(s.metrics.Served),
+		serving.WithOffline(s.offline, s.cfg.Serving.NegativeCacheTTL))
 	opts := connect.WithInterceptors(telemetry.Interceptor(s.metrics, s.log, s.cfg.Serving.Timeout))
 	mux := http.NewServeMux()
 	mux.Handle(floev1connect.NewServingServiceHandler(serving.NewServingHandler(reader), opts))
 	mux.Handle(floev1connect.NewRegistryServiceHandler(serving.NewRegistryHandler(s.reg), opts))
-	mux.Handle(floev1connect.NewAdminServiceHandler(serving.NewAdminHandler(s.reg, s.mat), opts))
+	mux.Handle(floev1connect.NewAdminServiceHandler(serving.NewAdminHandler(s.reg, s.mat, s.offline), opts))
 	reflector := grpcreflect.NewStaticReflector(
 		floev1connect.ServingServiceName, floev1connect.RegistryServiceName, floev1connect.AdminServiceName)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
@@ -145,40 +146,36 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
-// readyz reports each dependency; 200 only when all answer and the store is warm.
+// readyz reports each dependency. The server is ready when it can answer reads:
+// the in-process store has been filled once, and at least one of the online and
+// offline stores answers. Anything less than every check passing is "degraded"
+// (still 200): reads are served, slower or staler.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	checks := map[string]string{}
-	ready := true
-	var mu sync.Mutex
+	var onlineErr, offlineErr error
 	var wg sync.WaitGroup
-	check := func(name string, f func(context.Context) error) {
-		defer wg.Done()
-		msg := "ok"
-		if err := f(ctx); err != nil {
-			msg = err.Error()
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		checks[name] = msg
-		if msg != "ok" {
-			ready = false
-		}
-	}
 	wg.Add(2)
-	go check("online_store", s.online.Ping)
-	go check("offline_store", s.offline.Ping)
+	go func() { defer wg.Done(); onlineErr = s.online.Ping(ctx) }()
+	go func() { defer wg.Done(); offlineErr = s.offline.Ping(ctx) }()
 	wg.Wait()
+	msg := func(err error) string {
+		if err != nil {
+			return err.Error()
+		}
+		return "ok"
+	}
+	checks := map[string]string{"online_store": msg(onlineErr), "offline_store": msg(offlineErr), "materialization": "ok"}
 	switch {
 	case s.warming.Load():
 		checks["materialization"] = "initial materialization in progress"
-		ready = false
 	case s.warmErr.Load() != nil:
-		checks["materialization"] = "initial materialization failed: " + (*s.warmErr.Load()).Error()
-		ready = false
-	default:
-		checks["materialization"] = "ok"
+		checks["materialization"] = "failing, retried every interval: " + (*s.warmErr.Load()).Error()
+	}
+	ready := !s.warming.Load() && (onlineErr == nil || offlineErr == nil)
+	degraded := false
+	for _, c := range checks {
+		degraded = degraded || c != "ok"
 	}
 	status := http.StatusOK
 	if !ready {
@@ -186,7 +183,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"ready": ready, "checks": checks, "registry_version": s.reg.Version})
+	_ = json.NewEncoder(w).Encode(map[string]any{"ready": ready, "degraded": degraded, "checks": checks, "registry_version": s.reg.Version})
 }
 
 // Run serves on cfg.Listen until ctx is cancelled, then shuts down gracefully:
@@ -207,7 +204,13 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	if *s.cfg.Materialize.OnStart {
+	switch {
+	case s.cfg.Materialize.Follow:
+		// The in-process store starts empty; until the first pass has filled it,
+		// /readyz says so. Redis keeps its state, so a replica is ready at once.
+		s.warming.Store(s.cfg.Online.Type == "memory")
+		go s.follow(ctx)
+	case s.cfg.Online.Type == "memory":
 		s.warming.Store(true)
 		go s.warmUp(ctx)
 	}
@@ -232,6 +235,32 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 		err = nil
 	}
 	return err
+}
+
+// follow publishes every new snapshot of every view until ctx ends.
+func (s *Server) follow(ctx context.Context) {
+	start := time.Now()
+	first := true
+	s.mat.Follow(ctx, s.reg.FeatureViews, s.cfg.Materialize.Interval, s.logProgress, func(err error) {
+		if err != nil {
+			s.warmErr.Store(&err)
+		} else {
+			s.warmErr.Store(nil)
+		}
+		if first {
+			first = false
+			s.warming.Store(false)
+			if err == nil {
+				s.log.Info("online store in step with Iceberg", "duration", time.Since(start).Round(time.Millisecond))
+			}
+		}
+	})
+}
+
+func (s *Server) logProgress(p materialize.Progress) {
+	if p.Done && !p.UpToDate {
+		s.log.Info("materialized", "view", p.View, "snapshot_id", p.SnapshotID, "rows_read", p.RowsRead, "entities_written", p.RowsWritten)
+	}
 }
 
 func (s *Server) warmUp(ctx context.Context) {

@@ -2,14 +2,20 @@ package serving
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"sync"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"connectrpc.com/connect"
 
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
 	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
 	"floe.dev/floe/services/featureserver/internal/materialize"
+	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/registry"
 )
 
@@ -18,14 +24,99 @@ type AdminHandler struct {
 	floev1connect.UnimplementedAdminServiceHandler
 	reg *registry.Registry
 	mat *materialize.Materializer
+	off SnapshotLister
 	// mu serializes materializations: two at once would only race to write the
 	// same rows.
 	mu sync.Mutex
 }
 
+// SnapshotLister lists a view's Iceberg snapshots, oldest first (*offline.Store).
+type SnapshotLister interface {
+	Snapshots(ctx context.Context, v *registry.FeatureView) ([]offline.Snapshot, error)
+}
+
 // NewAdminHandler returns the AdminService implementation.
-func NewAdminHandler(reg *registry.Registry, mat *materialize.Materializer) *AdminHandler {
-	return &AdminHandler{reg: reg, mat: mat}
+func NewAdminHandler(reg *registry.Registry, mat *materialize.Materializer, off SnapshotLister) *AdminHandler {
+	return &AdminHandler{reg: reg, mat: mat, off: off}
+}
+
+// ListSnapshots implements floe.v1.AdminService.ListSnapshots.
+func (h *AdminHandler) ListSnapshots(ctx context.Context, req *connect.Request[floev1.ListSnapshotsRequest]) (*connect.Response[floev1.ListSnapshotsResponse], error) {
+	v, ok := h.reg.FeatureView(req.Msg.GetView())
+	if !ok {
+		return nil, toConnect(fmt.Errorf("%w: view: unknown feature view %q", ErrInvalidRequest, req.Msg.GetView()))
+	}
+	snaps, err := h.off.Snapshots(ctx, v)
+	if err != nil && !errors.Is(err, offline.ErrNoSuchTable) {
+		return nil, toConnect(err)
+	}
+	wm, _, err := h.mat.Watermark(ctx, v)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	limit := int(req.Msg.GetLimit())
+	if limit == 0 {
+		limit = 100
+	}
+	materialized := false
+	out := &floev1.ListSnapshotsResponse{}
+	// Snapshots come oldest first. Walking newest first, every snapshot from the
+	// watermark on is covered by the materialized state.
+	for i := len(snaps) - 1; i >= 0; i-- {
+		if snaps[i].ID == wm {
+			materialized = true
+		}
+		if len(out.Snapshots) < limit {
+			out.Snapshots = append(out.Snapshots, snapshotProto(snaps[i], materialized))
+		}
+	}
+	return connect.NewResponse(out), nil
+}
+
+// GetFreshness implements floe.v1.AdminService.GetFreshness.
+func (h *AdminHandler) GetFreshness(ctx context.Context, _ *connect.Request[floev1.GetFreshnessRequest]) (*connect.Response[floev1.GetFreshnessResponse], error) {
+	out := &floev1.GetFreshnessResponse{}
+	for _, v := range h.reg.FeatureViews {
+		snaps, err := h.off.Snapshots(ctx, v)
+		if err != nil && !errors.Is(err, offline.ErrNoSuchTable) {
+			return nil, toConnect(err)
+		}
+		wm, _, err := h.mat.Watermark(ctx, v)
+		if err != nil {
+			return nil, toConnect(err)
+		}
+		vf := &floev1.ViewFreshness{View: v.Name, MaterializedSnapshotId: wm}
+		if len(snaps) > 0 {
+			latest := snaps[len(snaps)-1]
+			vf.Latest = snapshotProto(latest, latest.ID == wm)
+			for _, s := range snaps {
+				if s.ID == wm {
+					vf.MaterializedCommittedAt = timestamppb.New(s.Timestamp)
+					if latest.ID != wm {
+						vf.LagSeconds = latest.Timestamp.Sub(s.Timestamp).Seconds()
+					}
+				}
+			}
+			if wm == 0 {
+				vf.LagSeconds = time.Since(snaps[0].Timestamp).Seconds()
+			}
+		}
+		out.Views = append(out.Views, vf)
+	}
+	return connect.NewResponse(out), nil
+}
+
+func snapshotProto(s offline.Snapshot, materialized bool) *floev1.Snapshot {
+	return &floev1.Snapshot{
+		SnapshotId: s.ID, ParentId: s.ParentID, CommittedAt: timestamppb.New(s.Timestamp),
+		Operation: s.Operation, AddedRecords: s.AddedRecords, DeletedRecords: deletedRecords(s),
+		Materialized: materialized,
+	}
+}
+
+func deletedRecords(s offline.Snapshot) int64 {
+	n, _ := strconv.ParseInt(s.Summary["deleted-records"], 10, 64)
+	return n
 }
 
 // Materialize implements floe.v1.AdminService.Materialize, streaming progress.

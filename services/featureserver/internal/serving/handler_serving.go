@@ -26,3 +26,12 @@ func (h *ServingHandler) GetOnlineFeatures(ctx context.Context, req *connect.Req
 	}
 	return connect.NewResponse(resp), nil
 }
+
+// DiffFeatures implements floe.v1.ServingService.DiffFeatures.
+func (h *ServingHandler) DiffFeatures(ctx context.Context, req *connect.Request[floev1.DiffFeaturesRequest]) (*connect.Response[floev1.DiffFeaturesResponse], error) {
+	resp, err := h.reader.Diff(ctx, req.Msg)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(resp), nil
+}

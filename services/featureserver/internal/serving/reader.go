@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"connectrpc.com/connect"
-
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
 	"floe.dev/floe/services/featureserver/internal/online"
 	"floe.dev/floe/services/featureserver/internal/registry"
@@ -40,6 +38,9 @@ type Reader struct {
 	reg         *registry.Registry
 	store       online.Store
 	tiered      TieredGetter
+	offline     Offline
+	fills       *fills
+	breaker     breaker
 	services    map[string]*plan
 	maxEntities int
 	now         func() time.Time
@@ -88,29 +89,38 @@ func (r *Reader) Registry() *registry.Registry { return r.reg }
 
 // Read answers a GetOnlineFeatures request.
 func (r *Reader) Read(ctx context.Context, req *floev1.GetOnlineFeaturesRequest) (*floev1.GetOnlineFeaturesResponse, error) {
-	var p *plan
-	switch sel := req.GetSelector().(type) {
-	case *floev1.GetOnlineFeaturesRequest_FeatureService:
-		var ok bool
-		if p, ok = r.services[sel.FeatureService]; !ok {
-			return nil, invalid("feature_service: unknown feature service %q", sel.FeatureService)
-		}
-	case *floev1.GetOnlineFeaturesRequest_Features:
-		var err error
-		if p, err = planFromRefs(r.reg, sel.Features.GetRefs()); err != nil {
-			return nil, invalid("%v", err)
-		}
-	default:
-		return nil, invalid("selector: set feature_service or features")
+	p, err := r.resolvePlan(req.GetFeatureService(), req.GetFeatures(), req.GetSelector() != nil)
+	if err != nil {
+		return nil, err
 	}
 	ids, n, err := r.entityIDs(p, req.GetEntities())
 	if err != nil {
 		return nil, err
 	}
 	if req.GetAsOf() != nil {
-		return nil, connect.NewError(connect.CodeUnimplemented, errors.New("as_of reads are not served by this server version"))
+		return r.readAsOf(ctx, p, ids, n, req.GetAsOf())
 	}
 	return r.read(ctx, p, ids, n)
+}
+
+// resolvePlan returns the plan of a feature service or of explicit references.
+func (r *Reader) resolvePlan(service string, refs *floev1.FeatureRefs, set bool) (*plan, error) {
+	switch {
+	case !set:
+		return nil, invalid("selector: set feature_service or features")
+	case refs != nil:
+		p, err := planFromRefs(r.reg, refs.GetRefs())
+		if err != nil {
+			return nil, invalid("%v", err)
+		}
+		return p, nil
+	default:
+		p, ok := r.services[service]
+		if !ok {
+			return nil, invalid("feature_service: unknown feature service %q", service)
+		}
+		return p, nil
+	}
 }
 
 // entityIDs validates the entity columns against the plan's views and returns, per
@@ -183,6 +193,17 @@ func (r *Reader) joinKey(name string) (registry.JoinKey, bool) {
 	return registry.JoinKey{}, false
 }
 
+// rows is what the stores returned for a plan: the stored value of every
+// (view, entity row) key, view-major, and where each came from.
+type rows struct {
+	values [][]byte
+	tiers  []floev1.Tier
+	// unavailable marks keys no store could answer for.
+	unavailable []bool
+	// degraded is set, with the reason, when the online store was skipped.
+	degraded string
+}
+
 func (r *Reader) read(ctx context.Context, p *plan, ids [][]string, n int) (*floev1.GetOnlineFeaturesResponse, error) {
 	keys := make([]string, 0, len(p.views)*n)
 	for i, pv := range p.views {
@@ -190,31 +211,69 @@ func (r *Reader) read(ctx context.Context, p *plan, ids [][]string, n int) (*flo
 			keys = append(keys, online.Key(pv.view.Name, id))
 		}
 	}
+	rs, err := r.fetch(ctx, p, ids, n, keys)
+	if err != nil {
+		return nil, err
+	}
+	return r.assemble(p, n, rs, r.now().UnixMicro()), nil
+}
+
+// fetch reads every key from the online store and, for what it misses (or all of
+// it when the store is down), from the offline store.
+func (r *Reader) fetch(ctx context.Context, p *plan, ids [][]string, n int, keys []string) (*rows, error) {
+	rs := &rows{tiers: make([]floev1.Tier, len(keys))}
 	var (
-		values [][]byte
 		fromL1 []bool
 		err    error
 	)
-	if r.tiered != nil {
-		values, fromL1, err = r.tiered.GetTiered(ctx, keys)
+	if r.breaker.open() {
+		err = r.breaker.reason()
+	} else if r.tiered != nil {
+		rs.values, fromL1, err = r.tiered.GetTiered(ctx, keys)
 	} else {
-		values, err = r.store.Get(ctx, keys)
+		rs.values, err = r.store.Get(ctx, keys)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read online features: %w", err)
+		if !errors.Is(err, online.ErrUnavailable) || r.offline == nil || ctx.Err() != nil {
+			return nil, fmt.Errorf("read online features: %w", err)
+		}
+		r.breaker.trip(err)
+		rs.values = make([][]byte, len(keys))
+		rs.degraded = "online store unavailable, served from the offline store: " + err.Error()
 	}
+	for k, b := range rs.values {
+		switch {
+		case b == nil:
+			rs.tiers[k] = floev1.Tier_TIER_NONE
+		case fromL1 != nil && fromL1[k]:
+			rs.tiers[k] = floev1.Tier_TIER_L1
+		default:
+			rs.tiers[k] = floev1.Tier_TIER_ONLINE
+		}
+	}
+	if r.offline != nil {
+		if err := r.fillMisses(ctx, p, ids, n, keys, rs); err != nil {
+			return nil, err
+		}
+	}
+	return rs, nil
+}
 
+// assemble decodes the fetched rows into typed response columns. TTLs are judged
+// against nowMicros.
+func (r *Reader) assemble(p *plan, n int, rs *rows, nowMicros int64) *floev1.GetOnlineFeaturesResponse {
 	resp := &floev1.GetOnlineFeaturesResponse{
 		RowCount:        uint32(n),
 		RegistryVersion: r.reg.Version,
 		Columns:         make([]*floev1.FeatureColumn, len(p.columns)),
 		Views:           make([]*floev1.ViewRows, len(p.views)),
+		Degraded:        rs.degraded != "",
+		DegradedReason:  rs.degraded,
 	}
 	sink := &columnSink{cols: make([]columnData, len(p.columns))}
 	for i, c := range p.columns {
 		resp.Columns[i] = sink.cols[i].init(c.ref, n)
 	}
-	now := r.now().UnixMicro()
 	var served [5]int
 	for vi, pv := range p.views {
 		vr := &floev1.ViewRows{
@@ -230,20 +289,17 @@ func (r *Reader) read(ctx context.Context, p *plan, ids [][]string, n int) (*flo
 			k := vi*n + row
 			sink.row = row
 			tier := floev1.Tier_TIER_NONE
-			if b := values[k]; b != nil {
+			if b := rs.values[k]; b != nil {
 				h, off, err := online.DecodeHeader(b)
 				// A row written under another schema hash predates a spec change; it
 				// is absent until rematerialized, never misread.
 				if err == nil && h.SchemaHash == pv.view.SchemaHash {
 					sink.status = floev1.FeatureStatus_FEATURE_STATUS_PRESENT
-					if ttl > 0 && now-h.EventTime > ttl {
+					if ttl > 0 && nowMicros-h.EventTime > ttl {
 						sink.status = floev1.FeatureStatus_FEATURE_STATUS_EXPIRED
 					}
 					if err = online.DecodeRow(pv.view, b, off, pv.decode, sink); err == nil {
-						tier = floev1.Tier_TIER_ONLINE
-						if fromL1 != nil && fromL1[k] {
-							tier = floev1.Tier_TIER_L1
-						}
+						tier = rs.tiers[k]
 						vr.EventTimeUnixMicros[row] = h.EventTime
 						vr.SnapshotIds[row] = h.SnapshotID
 					}
@@ -252,9 +308,13 @@ func (r *Reader) read(ctx context.Context, p *plan, ids [][]string, n int) (*flo
 			vr.Tiers[row] = tier
 			served[tier] += pv.selected
 			if tier == floev1.Tier_TIER_NONE {
+				status := floev1.FeatureStatus_FEATURE_STATUS_NOT_FOUND
+				if rs.unavailable != nil && rs.unavailable[k] {
+					status = floev1.FeatureStatus_FEATURE_STATUS_UNAVAILABLE
+				}
 				for _, c := range pv.out {
 					if c >= 0 {
-						sink.cols[c].statuses[row] = floev1.FeatureStatus_FEATURE_STATUS_NOT_FOUND
+						sink.cols[c].statuses[row] = status
 					}
 				}
 			}
@@ -265,7 +325,7 @@ func (r *Reader) read(ctx context.Context, p *plan, ids [][]string, n int) (*flo
 			r.observe(floev1.Tier(tier), count)
 		}
 	}
-	return resp, nil
+	return resp
 }
 
 // columnData is a response column with direct access to its typed slice, so the

@@ -36,6 +36,10 @@ const (
 	FeatureStatus_FEATURE_STATUS_EXPIRED FeatureStatus = 3
 	// The row exists but this feature is null in it.
 	FeatureStatus_FEATURE_STATUS_NULL FeatureStatus = 4
+	// No store could answer for this value within the deadline (online store miss
+	// and the offline store unreachable). Unlike NOT_FOUND it says nothing about
+	// whether the entity exists.
+	FeatureStatus_FEATURE_STATUS_UNAVAILABLE FeatureStatus = 5
 )
 
 // Enum value maps for FeatureStatus.
@@ -46,6 +50,7 @@ var (
 		2: "FEATURE_STATUS_NOT_FOUND",
 		3: "FEATURE_STATUS_EXPIRED",
 		4: "FEATURE_STATUS_NULL",
+		5: "FEATURE_STATUS_UNAVAILABLE",
 	}
 	FeatureStatus_value = map[string]int32{
 		"FEATURE_STATUS_UNSPECIFIED": 0,
@@ -53,6 +58,7 @@ var (
 		"FEATURE_STATUS_NOT_FOUND":   2,
 		"FEATURE_STATUS_EXPIRED":     3,
 		"FEATURE_STATUS_NULL":        4,
+		"FEATURE_STATUS_UNAVAILABLE": 5,
 	}
 )
 
@@ -781,8 +787,12 @@ type GetOnlineFeaturesResponse struct {
 	Views []*ViewRows `protobuf:"bytes,3,rep,name=views,proto3" json:"views,omitempty"`
 	// Version hash of the registry that resolved the request.
 	RegistryVersion string `protobuf:"bytes,4,opt,name=registry_version,json=registryVersion,proto3" json:"registry_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// True when the answer was served without the online store (it was unreachable),
+	// from Iceberg: complete, but slower. degraded_reason says why.
+	Degraded       bool   `protobuf:"varint,5,opt,name=degraded,proto3" json:"degraded,omitempty"`
+	DegradedReason string `protobuf:"bytes,6,opt,name=degraded_reason,json=degradedReason,proto3" json:"degraded_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetOnlineFeaturesResponse) Reset() {
@@ -839,6 +849,20 @@ func (x *GetOnlineFeaturesResponse) GetViews() []*ViewRows {
 func (x *GetOnlineFeaturesResponse) GetRegistryVersion() string {
 	if x != nil {
 		return x.RegistryVersion
+	}
+	return ""
+}
+
+func (x *GetOnlineFeaturesResponse) GetDegraded() bool {
+	if x != nil {
+		return x.Degraded
+	}
+	return false
+}
+
+func (x *GetOnlineFeaturesResponse) GetDegradedReason() string {
+	if x != nil {
+		return x.DegradedReason
 	}
 	return ""
 }
@@ -1062,12 +1086,14 @@ const file_floe_v1_serving_proto_rawDesc = "" +
 	"\x04view\x18\x01 \x01(\tR\x04view\x123\n" +
 	"\x16event_time_unix_micros\x18\x02 \x03(\x03R\x13eventTimeUnixMicros\x12!\n" +
 	"\fsnapshot_ids\x18\x03 \x03(\x03R\vsnapshotIds\x12#\n" +
-	"\x05tiers\x18\x04 \x03(\x0e2\r.floe.v1.TierR\x05tiers\"\xbe\x01\n" +
+	"\x05tiers\x18\x04 \x03(\x0e2\r.floe.v1.TierR\x05tiers\"\x83\x02\n" +
 	"\x19GetOnlineFeaturesResponse\x12\x1b\n" +
 	"\trow_count\x18\x01 \x01(\rR\browCount\x120\n" +
 	"\acolumns\x18\x02 \x03(\v2\x16.floe.v1.FeatureColumnR\acolumns\x12'\n" +
 	"\x05views\x18\x03 \x03(\v2\x11.floe.v1.ViewRowsR\x05views\x12)\n" +
-	"\x10registry_version\x18\x04 \x01(\tR\x0fregistryVersion\"\xf5\x01\n" +
+	"\x10registry_version\x18\x04 \x01(\tR\x0fregistryVersion\x12\x1a\n" +
+	"\bdegraded\x18\x05 \x01(\bR\bdegraded\x12'\n" +
+	"\x0fdegraded_reason\x18\x06 \x01(\tR\x0edegradedReason\"\xf5\x01\n" +
 	"\x13DiffFeaturesRequest\x12)\n" +
 	"\x0ffeature_service\x18\x01 \x01(\tH\x00R\x0efeatureService\x122\n" +
 	"\bfeatures\x18\x02 \x01(\v2\x14.floe.v1.FeatureRefsH\x00R\bfeatures\x121\n" +
@@ -1079,13 +1105,14 @@ const file_floe_v1_serving_proto_rawDesc = "" +
 	"\x14DiffFeaturesResponse\x126\n" +
 	"\x04from\x18\x01 \x01(\v2\".floe.v1.GetOnlineFeaturesResponseR\x04from\x122\n" +
 	"\x02to\x18\x02 \x01(\v2\".floe.v1.GetOnlineFeaturesResponseR\x02to\x12\x18\n" +
-	"\achanged\x18\x03 \x03(\tR\achanged*\x9e\x01\n" +
+	"\achanged\x18\x03 \x03(\tR\achanged*\xbe\x01\n" +
 	"\rFeatureStatus\x12\x1e\n" +
 	"\x1aFEATURE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16FEATURE_STATUS_PRESENT\x10\x01\x12\x1c\n" +
 	"\x18FEATURE_STATUS_NOT_FOUND\x10\x02\x12\x1a\n" +
 	"\x16FEATURE_STATUS_EXPIRED\x10\x03\x12\x17\n" +
-	"\x13FEATURE_STATUS_NULL\x10\x04*[\n" +
+	"\x13FEATURE_STATUS_NULL\x10\x04\x12\x1e\n" +
+	"\x1aFEATURE_STATUS_UNAVAILABLE\x10\x05*[\n" +
 	"\x04Tier\x12\x14\n" +
 	"\x10TIER_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aTIER_L1\x10\x01\x12\x0f\n" +

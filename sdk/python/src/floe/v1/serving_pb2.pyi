@@ -18,6 +18,7 @@ class FeatureStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FEATURE_STATUS_NOT_FOUND: _ClassVar[FeatureStatus]
     FEATURE_STATUS_EXPIRED: _ClassVar[FeatureStatus]
     FEATURE_STATUS_NULL: _ClassVar[FeatureStatus]
+    FEATURE_STATUS_UNAVAILABLE: _ClassVar[FeatureStatus]
 
 class Tier(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -31,6 +32,7 @@ FEATURE_STATUS_PRESENT: FeatureStatus
 FEATURE_STATUS_NOT_FOUND: FeatureStatus
 FEATURE_STATUS_EXPIRED: FeatureStatus
 FEATURE_STATUS_NULL: FeatureStatus
+FEATURE_STATUS_UNAVAILABLE: FeatureStatus
 TIER_UNSPECIFIED: Tier
 TIER_L1: Tier
 TIER_ONLINE: Tier
@@ -121,16 +123,20 @@ class ViewRows(_message.Message):
     def __init__(self, view: _Optional[str] = ..., event_time_unix_micros: _Optional[_Iterable[int]] = ..., snapshot_ids: _Optional[_Iterable[int]] = ..., tiers: _Optional[_Iterable[_Union[Tier, str]]] = ...) -> None: ...
 
 class GetOnlineFeaturesResponse(_message.Message):
-    __slots__ = ("row_count", "columns", "views", "registry_version")
+    __slots__ = ("row_count", "columns", "views", "registry_version", "degraded", "degraded_reason")
     ROW_COUNT_FIELD_NUMBER: _ClassVar[int]
     COLUMNS_FIELD_NUMBER: _ClassVar[int]
     VIEWS_FIELD_NUMBER: _ClassVar[int]
     REGISTRY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_REASON_FIELD_NUMBER: _ClassVar[int]
     row_count: int
     columns: _containers.RepeatedCompositeFieldContainer[FeatureColumn]
     views: _containers.RepeatedCompositeFieldContainer[ViewRows]
     registry_version: str
-    def __init__(self, row_count: _Optional[int] = ..., columns: _Optional[_Iterable[_Union[FeatureColumn, _Mapping]]] = ..., views: _Optional[_Iterable[_Union[ViewRows, _Mapping]]] = ..., registry_version: _Optional[str] = ...) -> None: ...
+    degraded: bool
+    degraded_reason: str
+    def __init__(self, row_count: _Optional[int] = ..., columns: _Optional[_Iterable[_Union[FeatureColumn, _Mapping]]] = ..., views: _Optional[_Iterable[_Union[ViewRows, _Mapping]]] = ..., registry_version: _Optional[str] = ..., degraded: _Optional[bool] = ..., degraded_reason: _Optional[str] = ...) -> None: ...
 
 class DiffFeaturesRequest(_message.Message):
     __slots__ = ("feature_service", "features", "entities", "to")

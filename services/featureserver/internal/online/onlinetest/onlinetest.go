@@ -54,6 +54,7 @@ var cases = []struct {
 	{"PutGet", testPutGet},
 	{"GetDuplicateKeys", testGetDuplicateKeys},
 	{"Overwrite", testOverwrite},
+	{"PutIfAbsent", testPutIfAbsent},
 	{"PutCopiesValues", testPutCopiesValues},
 	{"ValuesSurviveOverwrite", testValuesSurviveOverwrite},
 	{"Delete", testDelete},
@@ -202,6 +203,19 @@ func testOverwrite(t *testing.T, s online.Store, k keys) {
 		online.Entry{Key: k.key(1), Value: []byte("last")},
 	)
 	checkValue(t, k.key(1), mustGet(t, s, []string{k.key(1)})[0], []byte("last"))
+}
+
+func testPutIfAbsent(t *testing.T, s online.Store, k keys) {
+	mustPut(t, s, online.Entry{Key: k.key(0), Value: []byte("materialized")})
+	mustPut(t, s,
+		online.Entry{Key: k.key(0), Value: []byte("fill"), IfAbsent: true},
+		online.Entry{Key: k.key(1), Value: []byte("fill"), IfAbsent: true},
+		online.Entry{Key: k.key(2), Value: []byte("fill"), IfAbsent: true, ExpireAt: time.Now().Add(time.Hour)},
+	)
+	got := mustGet(t, s, k.n(3))
+	checkValue(t, k.key(0), got[0], []byte("materialized"))
+	checkValue(t, k.key(1), got[1], []byte("fill"))
+	checkValue(t, k.key(2), got[2], []byte("fill"))
 }
 
 func testPutCopiesValues(t *testing.T, s online.Store, k keys) {

@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"floe.dev/floe/services/featureserver/internal/offline"
+	"floe.dev/floe/services/featureserver/internal/registry"
+	"floe.dev/floe/services/featureserver/internal/server"
+)
+
+func runSnapshots(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("snapshots", stderr)
+	cfgPath := fs.String("config", "", "configuration file (YAML)")
+	view := fs.String("view", "", "feature view whose table history to list (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *view == "" {
+		return fmt.Errorf("%w: --view is required", errUsage)
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	reg, err := registry.LoadDir(cfg.Specs)
+	if err != nil {
+		return err
+	}
+	v, ok := reg.FeatureView(*view)
+	if !ok {
+		return fmt.Errorf("%w: unknown feature view %q (defined: %s)", errUsage, *view, viewNames(reg))
+	}
+	store, err := offline.Open(ctx, server.OfflineConfig(cfg))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	snaps, err := store.Snapshots(ctx, v)
+	if err != nil {
+		return err
+	}
+	if len(snaps) == 0 {
+		fmt.Fprintf(stdout, "%s (%s) has no snapshots yet\n", v.Name, v.Source.Identifier())
+		return nil
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "SNAPSHOT\tPARENT\tCOMMITTED (UTC)\tOPERATION\tADDED ROWS\tTOTAL ROWS")
+	for i := len(snaps) - 1; i >= 0; i-- {
+		s := snaps[i]
+		fmt.Fprintf(w, "%d\t%d\t%s\t%s\t%d\t%d\n", s.ID, s.ParentID, s.Timestamp.UTC().Format(time.RFC3339), s.Operation, s.AddedRecords, s.TotalRecords)
+	}
+	return w.Flush()
+}
