@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -81,8 +82,9 @@ func startLocalIcebergREST(ctx context.Context, tb testing.TB) *IcebergRESTServe
 	}
 	java := javaPath(tb)
 	// Hadoop's file system, which the fixture writes the warehouse with, logs the
-	// process's user in and fails on every write when the uid has no name.
-	if _, err := user.Current(); err != nil {
+	// process's user in and fails on every write when the uid has no name. LookupId,
+	// unlike Current, does not fall back on $USER, which Hadoop does not read.
+	if _, err := user.LookupId(strconv.Itoa(os.Getuid())); err != nil {
 		tb.Fatalf("testenv: the Iceberg REST fixture needs a named user (Hadoop logs in as it), but uid %d has none: %v", os.Getuid(), err)
 	}
 	// The fixture is configured only by its environment, and the shared process

@@ -109,32 +109,30 @@ func (r *passResult) record(res callResult, err error, d time.Duration) {
 // to see a pattern in the first error, few enough not to waste the run.
 const maxErrors = 20
 
-// idPicker draws distinct random entity ids from 1..n.
+// idPicker draws distinct random entity ids from 1..n by a partial Fisher–Yates
+// shuffle of a permutation it keeps between calls: k swaps per request, no
+// retries, uniform over every k-subset.
 type idPicker struct {
 	rng  *rand.Rand
-	n    int
-	seen []uint32 // seen[id] == gen when id was drawn for the current request
-	gen  uint32
-	buf  []int64
+	perm []int64
 }
 
 func newIDPicker(n int, seed uint64) *idPicker {
-	return &idPicker{rng: rand.New(rand.NewPCG(seed, 0xD1B54A32D192ED03)), n: n, seen: make([]uint32, n+1)}
+	p := &idPicker{rng: rand.New(rand.NewPCG(seed, 0xD1B54A32D192ED03)), perm: make([]int64, n)}
+	for i := range p.perm {
+		p.perm[i] = int64(i + 1)
+	}
+	return p
 }
 
-// pick returns k distinct ids (k ≤ n). The slice is reused by the next call.
+// pick returns k distinct ids (k ≤ n). The slice is only valid until the next call.
 func (p *idPicker) pick(k int) []int64 {
-	p.gen++
-	p.buf = p.buf[:0]
-	for len(p.buf) < k {
-		id := 1 + p.rng.IntN(p.n)
-		if p.seen[id] == p.gen {
-			continue
-		}
-		p.seen[id] = p.gen
-		p.buf = append(p.buf, int64(id))
+	n := len(p.perm)
+	for j := 0; j < k; j++ {
+		r := j + p.rng.IntN(n-j)
+		p.perm[j], p.perm[r] = p.perm[r], p.perm[j]
 	}
-	return p.buf
+	return p.perm[:k]
 }
 
 // latencyPass sends warmup unrecorded requests, then requests sequential ones from

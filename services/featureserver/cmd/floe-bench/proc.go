@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -17,7 +16,6 @@ import (
 
 // proc is a child process whose output goes to a log file.
 type proc struct {
-	name string
 	cmd  *exec.Cmd
 	log  string
 	done chan struct{} // closed when the process has exited
@@ -40,7 +38,7 @@ func startProc(name, logPath string, env []string, args ...string) (*proc, error
 		_ = f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{name: filepath.Base(name), cmd: cmd, log: logPath, done: make(chan struct{})}
+	p := &proc{cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		_ = f.Close()

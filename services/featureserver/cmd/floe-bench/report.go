@@ -46,14 +46,20 @@ func evaluateTargets(results []*result) []target {
 			continue
 		}
 		p99 := r.latency.percentile(0.99)
+		measured := ms(p99)
+		if !r.valid() {
+			measured = "invalid run"
+		}
 		switch r.scenario.name {
 		case "1x10":
-			out = append(out, target{r.scenario.name, r.protocol, "p99 ≤ 1 ms", ms(p99), r.valid() && p99 <= time.Millisecond})
+			out = append(out, target{r.scenario.name, r.protocol, "p99 ≤ 1 ms", measured, r.valid() && p99 <= time.Millisecond})
 		case "100x10":
-			out = append(out, target{r.scenario.name, r.protocol, "p99 ≤ 2 ms", ms(p99), r.valid() && p99 <= 2*time.Millisecond})
-			if r.ratio > 0 {
-				out = append(out, target{r.scenario.name, r.protocol, "throughput ≥ 30% of raw", pct(r.ratio), r.valid() && r.ratio >= 0.30})
+			out = append(out, target{r.scenario.name, r.protocol, "p99 ≤ 2 ms", measured, r.valid() && p99 <= 2*time.Millisecond})
+			ratio := pct(r.ratio)
+			if !r.valid() || r.ratio == 0 {
+				ratio = "invalid run"
 			}
+			out = append(out, target{r.scenario.name, r.protocol, "throughput ≥ 30% of raw", ratio, r.valid() && r.ratio >= 0.30})
 		}
 	}
 	return out
@@ -76,6 +82,14 @@ func targetNote(r *result) string {
 // ms formats a duration in milliseconds with microsecond precision.
 func ms(d time.Duration) string {
 	return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond))
+}
+
+// pctl formats a percentile of a pass, "-" when the pass has no successful request.
+func pctl(p *passResult, q float64) string {
+	if len(p.Latencies) == 0 {
+		return "-"
+	}
+	return ms(p.percentile(q))
 }
 
 func pct(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }
@@ -114,9 +128,9 @@ func printTable(w io.Writer, results []*result, targets []target) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
 			r.scenario.name, r.protocol,
-			ms(l.percentile(0.50)), ms(l.percentile(0.99)), ms(l.percentile(0.999)),
+			pctl(l, 0.50), pctl(l, 0.99), pctl(l, 0.999),
 			thousands(t.reqPerSec()), thousands(t.reqPerSec()*float64(r.scenario.entities)),
-			ms(t.percentile(0.50)), ms(t.percentile(0.99)),
+			pctl(t, 0.50), pctl(t, 0.99),
 			ratio, status, targetNote(r))
 	}
 	_ = tw.Flush()

@@ -16,11 +16,16 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	view := fs.String("view", "", "feature view to ingest into (required)")
 	file := fs.String("file", "", "CSV or Parquet file to ingest (required)")
+	modeName := fs.String("mode", "append", "append (add the rows) or upsert (the rows replace every existing row of their entities, in one snapshot)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *view == "" || *file == "" {
 		return fmt.Errorf("%w: --view and --file are required", errUsage)
+	}
+	mode, err := offline.ParseIngestMode(*modeName)
+	if err != nil {
+		return fmt.Errorf("%w: --mode: %v", errUsage, err)
 	}
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
@@ -41,7 +46,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer store.Close()
 	start := time.Now()
 	progress := newProgress(stderr, "ingest "+v.Name)
-	res, err := store.Ingest(ctx, v, *file, progress.rows)
+	res, err := store.IngestWithOptions(ctx, v, *file, offline.IngestOptions{Mode: mode, Progress: progress.rows})
 	if err != nil {
 		return err
 	}

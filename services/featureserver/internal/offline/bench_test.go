@@ -4,10 +4,17 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 )
 
 // benchRows is the size of the benchmark file: FLOE_BENCH_ROWS, default 100k so
@@ -104,4 +111,98 @@ func BenchmarkScan(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkLookupScan measures the miss path's point lookup on a user_behavior
+// table of FLOE_BENCH_ROWS rows (two per entity) in a local warehouse, with the
+// table cache warm: LookupScan of 1 and of 100 random entities, then reading
+// every row returned. It reports p50 and p99 latencies. For the figures:
+//
+//	FLOE_BENCH_ROWS=1000000 go test -run '^$' -bench LookupScan -benchtime 2000x ./internal/offline/
+func BenchmarkLookupScan(b *testing.B) {
+	n := benchRows(b)
+	users := max(n/2, 1)
+	v := view(b, "pricing", "user_behavior")
+	ctx := context.Background()
+	s := newStore(b)
+	if rg := os.Getenv("FLOE_BENCH_ROW_GROUP"); rg != "" {
+		// Experiment with another Parquet row group size than Floe's.
+		tbl, err := s.EnsureTable(ctx, v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tx := tbl.NewTransaction()
+		if err := tx.SetProperties(iceberg.Properties{table.ParquetRowGroupLimitKey: rg}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.Commit(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	res, err := s.Ingest(ctx, v, writeBehaviorCSV(b, n), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("scan", func(b *testing.B) {
+		cpu0 := cpuTime()
+		for range b.N {
+			rdr, err := s.Scan(ctx, v, res.SnapshotID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for rdr.Next() {
+			}
+			rdr.Release()
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	})
+	for _, size := range []int{1, 100} {
+		b.Run(fmt.Sprintf("ids=%d", size), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, uint64(size)))
+			ids := make([]string, size)
+			lat := make([]time.Duration, 0, b.N)
+			var rows int64
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for range b.N {
+				for i := range ids {
+					ids[i] = strconv.Itoa(1 + rng.IntN(users))
+				}
+				start := time.Now()
+				rdr, err := s.LookupScan(ctx, v, res.SnapshotID, ids)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for rdr.Next() {
+					rows += rdr.RecordBatch().NumRows()
+				}
+				rdr.Release()
+				lat = append(lat, time.Since(start))
+			}
+			b.StopTimer()
+			cpu := cpuTime() - cpu0
+			if rows < int64(b.N) {
+				b.Fatalf("%d rows for %d lookups", rows, b.N)
+			}
+			slices.Sort(lat)
+			pct := func(p float64) float64 {
+				return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+			}
+			b.ReportMetric(pct(0.50), "p50-ms")
+			b.ReportMetric(pct(0.99), "p99-ms")
+			b.ReportMetric(float64(rows)/float64(b.N), "rows/op")
+			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
+
+// cpuTime is the CPU time this process has used, user and system: a figure
+// less sensitive than wall time to other processes sharing the machine.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -32,6 +32,54 @@ const (
 	summaryView   = "floe.view"
 )
 
+// IngestMode says how an ingested file's rows combine with the rows already in
+// the view's table.
+type IngestMode int
+
+const (
+	// ModeAppend adds the file's rows to the table in one append snapshot;
+	// every row already there stays (Floe keeps every version of a feature).
+	ModeAppend IngestMode = iota
+	// ModeUpsert replaces, in one snapshot, every row of the entities the file
+	// has by the file's rows: it adds the rows and an equality delete on the
+	// join key of each entity in the file, the shape Flink writes with
+	// write.upsert.enabled. Entities not in the file are untouched. On tables
+	// where equality deletes cannot express it (format version 1, or a
+	// partitioned table, where a delete only reaches its own partition) the same
+	// result is committed as a copy-on-write overwrite filtered on the keys.
+	ModeUpsert
+)
+
+// String returns the mode as the CLI spells it: "append" or "upsert".
+func (m IngestMode) String() string {
+	switch m {
+	case ModeAppend:
+		return "append"
+	case ModeUpsert:
+		return "upsert"
+	}
+	return fmt.Sprintf("IngestMode(%d)", int(m))
+}
+
+// ParseIngestMode parses "append" or "upsert" (an empty string is append).
+func ParseIngestMode(s string) (IngestMode, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "append":
+		return ModeAppend, nil
+	case "upsert":
+		return ModeUpsert, nil
+	}
+	return 0, fmt.Errorf("unknown ingest mode %q: use append or upsert", s)
+}
+
+// IngestOptions tune IngestWithOptions.
+type IngestOptions struct {
+	// Mode is ModeAppend (the default) or ModeUpsert.
+	Mode IngestMode
+	// Progress, when not nil, is called with the number of rows read so far.
+	Progress func(rows int64)
+}
+
 // IngestResult describes a committed ingest.
 type IngestResult struct {
 	// Rows is the number of rows committed.
@@ -41,11 +89,17 @@ type IngestResult struct {
 	SnapshotID int64
 	// Table is the Iceberg identifier "namespace.table".
 	Table string
+	// Mode is how the rows were committed.
+	Mode IngestMode
+	// Entities is the number of distinct entities in the file (counted for
+	// upserts only; zero for appends).
+	Entities int64
 }
 
 // Ingest validates a CSV or Parquet file (chosen by its .csv or .parquet
 // extension) against the view's spec, then commits all of its rows in one Iceberg
 // append, which is one snapshot, with rows sorted by join key then event time.
+// It is IngestWithOptions in ModeAppend.
 //
 // Nothing is committed unless the whole file is valid. Missing, unknown and (for
 // Parquet) mistyped columns are all listed in one error matching
@@ -61,15 +115,26 @@ type IngestResult struct {
 // The file is held in memory while it is sorted, so its size is bounded by RAM;
 // progress, when not nil, is called with the number of rows read so far.
 func (s *Store) Ingest(ctx context.Context, v *registry.FeatureView, path string, progress func(rows int64)) (IngestResult, error) {
-	res, err := s.ingest(ctx, v, path, progress)
+	return s.IngestWithOptions(ctx, v, path, IngestOptions{Progress: progress})
+}
+
+// IngestWithOptions is Ingest with a choice of mode: ModeAppend adds the
+// file's rows, ModeUpsert makes them replace every existing row of the entities
+// in the file, in one snapshot either way. The table is created, or its schema
+// evolved, first (see EnsureTable). Validation and errors are Ingest's.
+func (s *Store) IngestWithOptions(ctx context.Context, v *registry.FeatureView, path string, opts IngestOptions) (IngestResult, error) {
+	res, err := s.ingest(ctx, v, path, opts)
 	if err != nil {
-		return IngestResult{}, fmt.Errorf("ingest %s into view %s: %w", filepath.Base(path), v.Name, err)
+		return IngestResult{}, fmt.Errorf("ingest (%s) %s into view %s: %w", opts.Mode, filepath.Base(path), v.Name, err)
 	}
 	return res, nil
 }
 
-func (s *Store) ingest(ctx context.Context, v *registry.FeatureView, path string, progress func(int64)) (IngestResult, error) {
-	res := IngestResult{Table: v.Source.Identifier()}
+func (s *Store) ingest(ctx context.Context, v *registry.FeatureView, path string, opts IngestOptions) (IngestResult, error) {
+	res := IngestResult{Table: v.Source.Identifier(), Mode: opts.Mode}
+	if opts.Mode != ModeAppend && opts.Mode != ModeUpsert {
+		return res, fmt.Errorf("unknown ingest mode %d", int(opts.Mode))
+	}
 	mem := memory.DefaultAllocator
 	var (
 		rec arrow.RecordBatch
@@ -77,9 +142,9 @@ func (s *Store) ingest(ctx context.Context, v *registry.FeatureView, path string
 	)
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".csv":
-		rec, err = readCSV(ctx, v, path, mem, progress)
+		rec, err = readCSV(ctx, v, path, mem, opts.Progress)
 	case ".parquet", ".pq":
-		rec, err = readParquet(ctx, v, path, mem, progress)
+		rec, err = readParquet(ctx, v, path, mem, opts.Progress)
 	default:
 		return res, fmt.Errorf("unsupported file type %q: use .csv or .parquet", ext)
 	}
@@ -101,10 +166,23 @@ func (s *Store) ingest(ctx context.Context, v *registry.FeatureView, path string
 	}
 	defer sorted.Release()
 
-	snap, err := s.commitAppend(ctx, v, tbl, sorted, iceberg.Properties{
+	props := iceberg.Properties{
 		summarySource: filepath.Base(path),
 		summaryView:   v.Name,
-	})
+	}
+	var snap int64
+	if opts.Mode == ModeUpsert {
+		var keys arrow.Array
+		if keys, err = distinctKeys(sorted.Column(0)); err != nil {
+			return res, err
+		}
+		defer keys.Release()
+		res.Entities = int64(keys.Len())
+		props[summaryMode] = ModeUpsert.String()
+		snap, err = s.commitUpsert(ctx, v, tbl, sorted, keys, props)
+	} else {
+		snap, err = s.commitAppend(ctx, v, tbl, sorted, props)
+	}
 	if err != nil {
 		return res, fmt.Errorf("commit to %s: %w", res.Table, err)
 	}
@@ -113,16 +191,15 @@ func (s *Store) ingest(ctx context.Context, v *registry.FeatureView, path string
 	return res, nil
 }
 
+// summaryMode records the ingest mode of Floe's upsert snapshots.
+const summaryMode = "floe.ingest-mode"
+
 // maxCommitAttempts bounds how often an append is re-committed after losing a
 // race with another writer; each attempt only rewrites a manifest.
 const maxCommitAttempts = 8
 
-// commitAppend writes rec as data files once, then commits them in one append
-// snapshot, retrying on a fresh table when another writer committed first.
-// iceberg-go's own retry (commit.retry.num-retries, 0 by default) does not cover
-// the first commit on an empty table, where every concurrent writer but one fails
-// with "branch main was created concurrently".
-func (s *Store) commitAppend(ctx context.Context, v *registry.FeatureView, tbl *table.Table, rec arrow.RecordBatch, props iceberg.Properties) (int64, error) {
+// writeDataFiles writes rec as data files of tbl (not yet committed).
+func writeDataFiles(ctx context.Context, tbl *table.Table, rec arrow.RecordBatch) ([]iceberg.DataFile, error) {
 	batches := sliceRecord(rec, commitBatchRows)
 	consumed := 0
 	defer func() {
@@ -143,19 +220,42 @@ func (s *Store) commitAppend(ctx context.Context, v *registry.FeatureView, tbl *
 	for df, err := range table.WriteRecords(ctx, tbl, rec.Schema(), records) {
 		if err != nil {
 			removeFiles(ctx, tbl, files)
-			return 0, classify(err)
+			return nil, classify(err)
 		}
 		files = append(files, df)
 	}
+	return files, nil
+}
 
+// commitAppend writes rec as data files once, then commits them in one append
+// snapshot, retrying on a fresh table when another writer committed first.
+// iceberg-go's own retry (commit.retry.num-retries, 0 by default) does not cover
+// the first commit on an empty table, where every concurrent writer but one fails
+// with "branch main was created concurrently".
+func (s *Store) commitAppend(ctx context.Context, v *registry.FeatureView, tbl *table.Table, rec arrow.RecordBatch, props iceberg.Properties) (int64, error) {
+	files, err := writeDataFiles(ctx, tbl, rec)
+	if err != nil {
+		return 0, err
+	}
+	return s.commitLoop(ctx, v, tbl, func() []iceberg.DataFile { return files }, func(tx *table.Transaction) error {
+		return tx.AddDataFiles(ctx, files, props, table.WithoutAutoNameMapping())
+	})
+}
+
+// commitLoop stages a change with stage on a transaction of tbl and commits it,
+// retrying on a fresh table when another writer committed first. owned returns
+// the data and delete files the change adds, removed if the change is abandoned
+// before it can have landed.
+func (s *Store) commitLoop(ctx context.Context, v *registry.FeatureView, tbl *table.Table, owned func() []iceberg.DataFile, stage func(tx *table.Transaction) error) (int64, error) {
 	for attempt := 1; ; attempt++ {
 		tx := tbl.NewTransaction()
-		err := tx.AddDataFiles(ctx, files, props, table.WithoutAutoNameMapping())
+		err := stage(tx)
 		var committed *table.Table
 		if err == nil {
 			committed, err = tx.Commit(ctx)
 		}
 		if err == nil {
+			s.remember(v, committed)
 			if snap := committed.CurrentSnapshot(); snap != nil {
 				return snap.SnapshotID, nil
 			}
@@ -167,21 +267,115 @@ func (s *Store) commitAppend(ctx context.Context, v *registry.FeatureView, tbl *
 			return 0, classify(err)
 		}
 		if attempt == maxCommitAttempts {
-			removeFiles(ctx, tbl, files)
+			removeFiles(ctx, tbl, owned())
 			return 0, fmt.Errorf("gave up after %d attempts, other writers kept committing first: %w", attempt, err)
 		}
 		if err := backoff(ctx, attempt); err != nil {
-			removeFiles(ctx, tbl, files)
+			removeFiles(ctx, tbl, owned())
 			return 0, err
 		}
-		if tbl, err = s.cat.LoadTable(ctx, Identifier(v)); err != nil {
-			return 0, classify(err)
+		if tbl, err = s.freshTable(ctx, v); err != nil {
+			return 0, err
 		}
 		if err := checkCompatible(v, tbl.Schema()); err != nil {
-			removeFiles(ctx, tbl, files)
+			removeFiles(ctx, tbl, owned())
 			return 0, err
 		}
 	}
+}
+
+// commitUpsert commits rec's rows and an equality delete of every key in keys
+// (the distinct join keys of rec) as one row-delta snapshot. The delete has a
+// higher sequence number than every row already in the table and the same as
+// the new rows, so it removes exactly the older rows of those entities.
+func (s *Store) commitUpsert(ctx context.Context, v *registry.FeatureView, tbl *table.Table, rec arrow.RecordBatch, keys arrow.Array, props iceberg.Properties) (int64, error) {
+	if tbl.Metadata().Version() < 2 || !tbl.Spec().IsUnpartitioned() {
+		return s.commitOverwriteKeys(ctx, v, tbl, rec, keys, props)
+	}
+	keyName := v.Entity.Key().Name
+	keyField, ok := tbl.Schema().FindFieldByName(keyName)
+	if !ok {
+		return 0, fmt.Errorf("%w: table has no join key column %q", ErrSchemaMismatch, keyName)
+	}
+	files, err := writeDataFiles(ctx, tbl, rec)
+	if err != nil {
+		return 0, err
+	}
+	keySchema := arrow.NewSchema([]arrow.Field{{Name: keyName, Type: keys.DataType(), Nullable: false}}, nil)
+	var deletes []iceberg.DataFile
+	owned := func() []iceberg.DataFile { return append(slices.Clone(files), deletes...) }
+	return s.commitLoop(ctx, v, tbl, owned, func(tx *table.Transaction) error {
+		if deletes == nil {
+			// Written once, by the first attempt's transaction; later attempts
+			// reuse the files, which only name the keys.
+			keyRec := array.NewRecordBatch(keySchema, []arrow.Array{keys}, int64(keys.Len()))
+			written, err := tx.WriteEqualityDeletes(ctx, []int{keyField.ID}, func(yield func(arrow.RecordBatch, error) bool) {
+				yield(keyRec, nil)
+			})
+			if err != nil {
+				removeFiles(ctx, tbl, append(owned(), written...))
+				return fmt.Errorf("write equality deletes: %w", err)
+			}
+			deletes = written
+		}
+		return tx.NewRowDelta(props).AddRows(files...).AddDeletes(deletes...).Commit(ctx)
+	})
+}
+
+// commitOverwriteKeys is the copy-on-write upsert: one overwrite snapshot that
+// rewrites the data files holding rows of the keys without those rows, and adds
+// rec's rows.
+func (s *Store) commitOverwriteKeys(ctx context.Context, v *registry.FeatureView, tbl *table.Table, rec arrow.RecordBatch, keys arrow.Array, props iceberg.Properties) (int64, error) {
+	filter := keyFilter(v.Entity.Key().Name, keys)
+	return s.commitLoop(ctx, v, tbl, func() []iceberg.DataFile { return nil }, func(tx *table.Transaction) error {
+		rdr, err := array.NewRecordReader(rec.Schema(), sliceRecord(rec, commitBatchRows))
+		if err != nil {
+			return err
+		}
+		defer rdr.Release()
+		return tx.Overwrite(ctx, rdr, props, table.WithOverwriteFilter(filter))
+	})
+}
+
+// keyFilter is "key IN keys".
+func keyFilter(name string, keys arrow.Array) iceberg.BooleanExpression {
+	ref := iceberg.Reference(name)
+	switch k := keys.(type) {
+	case *array.Int64:
+		return iceberg.IsIn(ref, k.Int64Values()...)
+	case *array.String:
+		vals := make([]string, k.Len())
+		for i := range vals {
+			vals[i] = k.Value(i)
+		}
+		return iceberg.IsIn(ref, vals...)
+	}
+	return iceberg.AlwaysFalse{}
+}
+
+// distinctKeys returns the distinct values of a sorted join key column.
+func distinctKeys(col arrow.Array) (arrow.Array, error) {
+	switch c := col.(type) {
+	case *array.Int64:
+		b := array.NewInt64Builder(memory.DefaultAllocator)
+		defer b.Release()
+		for i := 0; i < c.Len(); i++ {
+			if i == 0 || c.Value(i) != c.Value(i-1) {
+				b.Append(c.Value(i))
+			}
+		}
+		return b.NewArray(), nil
+	case *array.String:
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		defer b.Release()
+		for i := 0; i < c.Len(); i++ {
+			if i == 0 || c.Value(i) != c.Value(i-1) {
+				b.Append(c.Value(i))
+			}
+		}
+		return b.NewArray(), nil
+	}
+	return nil, fmt.Errorf("join key column has type %s", col.DataType())
 }
 
 // lostRace reports whether a commit failed only because another writer changed

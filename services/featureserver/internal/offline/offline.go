@@ -111,6 +111,8 @@ type Store struct {
 	// tables caches loaded tables (metadata, manifest lists) per Iceberg
 	// identifier between reads; see cache.go.
 	tables tableCache
+	// plans caches the file plans of recently read snapshots; see lookup.go.
+	plans planCache
 	// maxAge is Config.MetadataMaxAge resolved.
 	maxAge time.Duration
 	// maxAffected is Config.MaxAffectedEntities resolved (negative: no limit).

@@ -248,8 +248,9 @@ func TestEnsureTableRejectsIncompatibleTable(t *testing.T) {
 	if err := s.Catalog().CreateNamespace(ctx, []string{"pricing"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	// A table someone else created: age is a string, city is missing, and an
-	// extra column (allowed) is present.
+	// A table someone else created: age is a string (no in-place change can fix
+	// that), city is missing (Floe could add it), and an extra column (allowed)
+	// is present.
 	_, err := s.Catalog().CreateTable(ctx, Identifier(v), iceberg.NewSchema(0,
 		iceberg.NestedField{ID: 1, Name: "user_id", Type: iceberg.PrimitiveTypes.Int64, Required: true},
 		iceberg.NestedField{ID: 2, Name: "event_time", Type: iceberg.PrimitiveTypes.TimestampTz, Required: true},
@@ -264,13 +265,21 @@ func TestEnsureTableRejectsIncompatibleTable(t *testing.T) {
 	if !errors.Is(err, ErrSchemaMismatch) {
 		t.Fatalf("EnsureTable on an incompatible table: %v", err)
 	}
-	for _, want := range []string{`"age"`, `"city"`, "pricing.user_profile"} {
+	for _, want := range []string{`"age"`, "pricing.user_profile", "widen", "new name"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}
 	}
-	if strings.Contains(err.Error(), "notes") || strings.Contains(err.Error(), `"last_updated"`) {
+	if strings.Contains(err.Error(), "notes") || strings.Contains(err.Error(), `"last_updated"`) || strings.Contains(err.Error(), `"city"`) {
 		t.Errorf("error names a compatible column: %v", err)
+	}
+	// Refused as a whole: the column Floe could have added was not.
+	tbl, err := s.Catalog().LoadTable(ctx, Identifier(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tbl.Schema().FindFieldByName("city"); ok {
+		t.Error("a refused evolution still added a column")
 	}
 	// Ingest refuses too, and commits nothing.
 	path := writeFile(t, "p.csv", "user_id,event_time,age,city,last_updated\n1,2024-01-01T00:00:00Z,30,Paris,\n")

@@ -9,24 +9,27 @@ import (
 )
 
 // retryPolicy says how transient failures (errors matching ErrUnavailable) are
-// retried: exponential backoff from base, capped at max, with jitter, for as long
-// as the context's deadline leaves room for the next wait, or at most
-// attemptsNoDeadline attempts when the context has no deadline.
+// retried: up to attempts tries, waiting between them with exponential backoff
+// from base, capped at max, with jitter, and never past the context's deadline.
 type retryPolicy struct {
-	base               time.Duration
-	max                time.Duration
-	attemptsNoDeadline int
+	base     time.Duration
+	max      time.Duration
+	attempts int
 }
 
-// defaultRetry retries a catalog or object store hiccup within tens of
-// milliseconds first, so a point lookup with a 100 ms budget still gets two or
-// three attempts, and backs off to a second between attempts for longer outages.
-var defaultRetry = retryPolicy{base: 10 * time.Millisecond, max: time.Second, attemptsNoDeadline: 6}
+// defaultRetry rides out a blip (a dropped connection, a catalog restarting, a
+// throttled object store read) within about a third of a second, so a point
+// lookup with a 100 ms budget still gets two or three attempts, while a real
+// outage surfaces promptly as ErrUnavailable: the server then degrades and the
+// materializer retries at its next tick, rather than every call hanging until
+// its deadline.
+var defaultRetry = retryPolicy{base: 10 * time.Millisecond, max: 500 * time.Millisecond, attempts: 6}
 
 // retry runs op until it succeeds, fails with an error that is not of the
 // ErrUnavailable class (schema, data, missing table or snapshot errors are
-// returned at once), or the context's deadline leaves no room for another
-// attempt. The error returned is op's last one, so it keeps its class.
+// returned at once), has been tried the policy's number of times, or the
+// context's deadline leaves no room for the next wait. The error returned is
+// op's last one, so it keeps its class.
 func retry(ctx context.Context, op func(context.Context) error) error {
 	return retryWith(ctx, defaultRetry, op)
 }
@@ -34,19 +37,15 @@ func retry(ctx context.Context, op func(context.Context) error) error {
 func retryWith(ctx context.Context, p retryPolicy, op func(context.Context) error) error {
 	for attempt := 1; ; attempt++ {
 		err := op(ctx)
-		if err == nil || !errors.Is(err, ErrUnavailable) {
+		if err == nil || !errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
 			return err
 		}
-		if ctx.Err() != nil {
-			return err
+		if attempt >= p.attempts {
+			return fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
 		}
 		wait := p.wait(attempt)
-		if deadline, ok := ctx.Deadline(); ok {
-			if time.Until(deadline) <= wait {
-				return fmt.Errorf("%w (gave up after %d attempt(s): the deadline leaves no time for another)", err, attempt)
-			}
-		} else if attempt >= p.attemptsNoDeadline {
-			return fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
+			return fmt.Errorf("%w (gave up after %d attempt(s): the deadline leaves no time for another)", err, attempt)
 		}
 		t := time.NewTimer(wait)
 		select {

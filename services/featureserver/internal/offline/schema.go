@@ -273,8 +273,7 @@ func planEvolution(v *registry.FeatureView, sc *iceberg.Schema) (evolution, erro
 	for _, c := range columns(v) {
 		f, ok := sc.FindFieldByName(c.name)
 		if other, found := sc.FindFieldByNameCaseInsensitive(c.name); !ok && found {
-			f = other
-			problems = append(problems, fmt.Sprintf("%s %q: the table spells the column %q; Iceberg names are case-sensitive, so Floe would add a second column differing only in case. Spell it %q in the spec, or rename the column in the table", c.role, c.name, f.Name, f.Name))
+			problems = append(problems, fmt.Sprintf("%s %q: the table spells the column %q; Iceberg names are case-sensitive, so Floe would add a second column differing only in case. Spell it %q in the spec, or rename the column in the table", c.role, c.name, other.Name, other.Name))
 			continue
 		}
 		switch {

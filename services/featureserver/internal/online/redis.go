@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -182,14 +183,16 @@ func (r *Redis) pipelinedGet(ctx context.Context, keys []string) ([][]byte, erro
 	return values, nil
 }
 
-// stringBytes converts a go-redis reply to the []byte the Store returns. The copy is
-// the one conversion the value goes through; an empty value stays non-nil, since nil
-// means absent.
+// stringBytes converts a go-redis reply to the []byte the Store returns without
+// copying it: go-redis allocated the string for this reply alone, and the Store
+// contract forbids callers to modify returned values, so sharing the bytes is safe
+// and saves a copy of every value on the read path. An empty value stays non-nil,
+// since nil means absent.
 func stringBytes(s string) []byte {
 	if s == "" {
 		return []byte{}
 	}
-	return []byte(s)
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // Put writes entries with pipelines of SET (with PXAT when ExpireAt is set), in

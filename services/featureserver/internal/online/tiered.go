@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -100,7 +101,9 @@ func (t *Tiered) get(ctx context.Context, keys []string, withSource bool) ([][]b
 		values[misses[j]] = v
 		// L1 keeps L2's slice: the Store contract forbids callers to modify it, and
 		// L2 returns slices nobody else holds.
-		t.l1.fill(missKeys[j], v, expireAt, now, gens[j])
+		// The key is cloned: callers may pass keys that share one request-sized
+		// buffer, which an L1 entry must not keep alive.
+		t.l1.fill(strings.Clone(missKeys[j]), v, expireAt, now, gens[j])
 	}
 	return values, fromL1, nil
 }

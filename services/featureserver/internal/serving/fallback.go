@@ -200,7 +200,7 @@ type breaker struct {
 	err   atomic.Pointer[error]
 }
 
-func (b *breaker) open() bool { return time.Now().UnixNano() < b.until.Load() }
+func (b *breaker) open(now time.Time) bool { return now.UnixNano() < b.until.Load() }
 
 func (b *breaker) reason() error {
 	if p := b.err.Load(); p != nil {
@@ -209,7 +209,7 @@ func (b *breaker) reason() error {
 	return online.ErrUnavailable
 }
 
-func (b *breaker) trip(err error) {
+func (b *breaker) trip(now time.Time, err error) {
 	b.err.Store(&err)
-	b.until.Store(time.Now().Add(breakerCooldown).UnixNano())
+	b.until.Store(now.Add(breakerCooldown).UnixNano())
 }

@@ -25,6 +25,8 @@ type AdminHandler struct {
 	reg *registry.Registry
 	mat *materialize.Materializer
 	off SnapshotLister
+	// stats returns the serving counters (telemetry.Metrics.Stats).
+	stats func() (*floev1.GetServingStatsResponse, error)
 	// mu serializes materializations: two at once would only race to write the
 	// same rows.
 	mu sync.Mutex
@@ -36,8 +38,17 @@ type SnapshotLister interface {
 }
 
 // NewAdminHandler returns the AdminService implementation.
-func NewAdminHandler(reg *registry.Registry, mat *materialize.Materializer, off SnapshotLister) *AdminHandler {
-	return &AdminHandler{reg: reg, mat: mat, off: off}
+func NewAdminHandler(reg *registry.Registry, mat *materialize.Materializer, off SnapshotLister, stats func() (*floev1.GetServingStatsResponse, error)) *AdminHandler {
+	return &AdminHandler{reg: reg, mat: mat, off: off, stats: stats}
+}
+
+// GetServingStats implements floe.v1.AdminService.GetServingStats.
+func (h *AdminHandler) GetServingStats(context.Context, *connect.Request[floev1.GetServingStatsRequest]) (*connect.Response[floev1.GetServingStatsResponse], error) {
+	out, err := h.stats()
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(out), nil
 }
 
 // ListSnapshots implements floe.v1.AdminService.ListSnapshots.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unsafe"
 
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
 	"floe.dev/floe/services/featureserver/internal/online"
@@ -146,10 +147,7 @@ func (r *Reader) entityIDs(p *plan, cols []*floev1.EntityColumn) ([][]string, in
 			if key.Type != registry.TypeInt64 {
 				return nil, 0, invalid("entities[%d]: join key %q has type %s, but int64 values were given", i, name, key.Type)
 			}
-			ids = make([]string, len(v.Int64Values.GetValues()))
-			for j, x := range v.Int64Values.GetValues() {
-				ids[j] = strconv.FormatInt(x, 10)
-			}
+			ids = formatIDs(v.Int64Values.GetValues())
 		case *floev1.EntityColumn_StringValues:
 			if key.Type != registry.TypeString {
 				return nil, 0, invalid("entities[%d]: join key %q has type %s, but string values were given", i, name, key.Type)
@@ -182,6 +180,53 @@ func (r *Reader) entityIDs(p *plan, cols []*floev1.EntityColumn) ([][]string, in
 	return out, n, nil
 }
 
+// formatIDs renders int64 keys in their canonical decimal form. All strings share
+// one buffer: one allocation per request instead of one per entity.
+func formatIDs(xs []int64) []string {
+	buf := make([]byte, 0, len(xs)*8)
+	ends := make([]int, len(xs))
+	for i, x := range xs {
+		buf = strconv.AppendInt(buf, x, 10)
+		ends[i] = len(buf)
+	}
+	return sliceStrings(buf, ends)
+}
+
+// onlineKeys returns the online key of every (view, entity row), view-major, built
+// in one buffer (see online.Key for the format).
+func onlineKeys(p *plan, ids [][]string) []string {
+	size := 0
+	for i, pv := range p.views {
+		for _, id := range ids[i] {
+			size += len(online.Key(pv.view.Name, "")) + len(id)
+		}
+	}
+	buf := make([]byte, 0, size)
+	ends := make([]int, 0, len(p.views)*len(ids[0]))
+	for i, pv := range p.views {
+		prefix := online.Key(pv.view.Name, "")
+		for _, id := range ids[i] {
+			buf = append(append(buf, prefix...), id...)
+			ends = append(ends, len(buf))
+		}
+	}
+	return sliceStrings(buf, ends)
+}
+
+// sliceStrings cuts buf at ends into strings that share its memory. buf is never
+// written again, so the strings stay immutable.
+func sliceStrings(buf []byte, ends []int) []string {
+	out := make([]string, len(ends))
+	start := 0
+	for i, end := range ends {
+		if end > start {
+			out[i] = unsafe.String(&buf[start], end-start)
+		}
+		start = end
+	}
+	return out
+}
+
 func (r *Reader) joinKey(name string) (registry.JoinKey, bool) {
 	for _, e := range r.reg.Entities {
 		for _, k := range e.JoinKeys {
@@ -205,13 +250,7 @@ type rows struct {
 }
 
 func (r *Reader) read(ctx context.Context, p *plan, ids [][]string, n int) (*floev1.GetOnlineFeaturesResponse, error) {
-	keys := make([]string, 0, len(p.views)*n)
-	for i, pv := range p.views {
-		for _, id := range ids[i] {
-			keys = append(keys, online.Key(pv.view.Name, id))
-		}
-	}
-	rs, err := r.fetch(ctx, p, ids, n, keys)
+	rs, err := r.fetch(ctx, p, ids, n, onlineKeys(p, ids))
 	if err != nil {
 		return nil, err
 	}
@@ -226,18 +265,22 @@ func (r *Reader) fetch(ctx context.Context, p *plan, ids [][]string, n int, keys
 		fromL1 []bool
 		err    error
 	)
-	if r.breaker.open() {
+	skipped := r.breaker.open(r.now())
+	switch {
+	case skipped:
 		err = r.breaker.reason()
-	} else if r.tiered != nil {
+	case r.tiered != nil:
 		rs.values, fromL1, err = r.tiered.GetTiered(ctx, keys)
-	} else {
+	default:
 		rs.values, err = r.store.Get(ctx, keys)
 	}
 	if err != nil {
 		if !errors.Is(err, online.ErrUnavailable) || r.offline == nil || ctx.Err() != nil {
 			return nil, fmt.Errorf("read online features: %w", err)
 		}
-		r.breaker.trip(err)
+		if !skipped {
+			r.breaker.trip(r.now(), err)
+		}
 		rs.values = make([][]byte, len(keys))
 		rs.degraded = "online store unavailable, served from the offline store: " + err.Error()
 	}

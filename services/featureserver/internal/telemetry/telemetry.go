@@ -9,13 +9,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"sort"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
 )
@@ -179,4 +183,60 @@ func (i *interceptor) logFailure(ctx context.Context, method, id string, err err
 		level = slog.LevelError
 	}
 	i.log.Log(ctx, level, "rpc failed", "method", method, "request_id", id, "code", connect.CodeOf(err).String(), "error", err)
+}
+
+// Stats returns the cumulative serving counters in API form, gathered from the
+// same collectors /metrics exposes, so the console and Prometheus never disagree.
+func (m *Metrics) Stats() (*floev1.GetServingStatsResponse, error) {
+	families, err := m.Registry.Gather()
+	if err != nil {
+		return nil, err
+	}
+	out := &floev1.GetServingStatsResponse{At: timestamppb.Now(), ValuesByTier: map[string]uint64{}}
+	methods := map[string]*floev1.MethodStats{}
+	method := func(name string) *floev1.MethodStats {
+		ms, ok := methods[name]
+		if !ok {
+			ms = &floev1.MethodStats{Method: name, ErrorsByCode: map[string]uint64{}}
+			methods[name] = ms
+		}
+		return ms
+	}
+	label := func(metric *dto.Metric, name string) string {
+		for _, l := range metric.GetLabel() {
+			if l.GetName() == name {
+				return l.GetValue()
+			}
+		}
+		return ""
+	}
+	for _, f := range families {
+		for _, metric := range f.GetMetric() {
+			switch f.GetName() {
+			case "floe_rpc_duration_seconds":
+				ms := method(label(metric, "method"))
+				h := metric.GetHistogram()
+				ms.Count = h.GetSampleCount()
+				for _, b := range h.GetBucket() {
+					ms.BucketUpperBounds = append(ms.BucketUpperBounds, b.GetUpperBound())
+					ms.BucketCounts = append(ms.BucketCounts, b.GetCumulativeCount())
+				}
+				ms.BucketUpperBounds = append(ms.BucketUpperBounds, math.Inf(1))
+				ms.BucketCounts = append(ms.BucketCounts, h.GetSampleCount())
+			case "floe_rpc_errors_total":
+				method(label(metric, "method")).ErrorsByCode[label(metric, "code")] = uint64(metric.GetCounter().GetValue())
+			case "floe_values_served_total":
+				out.ValuesByTier[label(metric, "tier")] = uint64(metric.GetCounter().GetValue())
+			}
+		}
+	}
+	names := make([]string, 0, len(methods))
+	for n := range methods {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		out.Methods = append(out.Methods, methods[n])
+	}
+	return out, nil
 }

@@ -510,6 +510,185 @@ func (x *GetFreshnessResponse) GetViews() []*ViewFreshness {
 	return nil
 }
 
+type GetServingStatsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServingStatsRequest) Reset() {
+	*x = GetServingStatsRequest{}
+	mi := &file_floe_v1_admin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServingStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServingStatsRequest) ProtoMessage() {}
+
+func (x *GetServingStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_admin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServingStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetServingStatsRequest) Descriptor() ([]byte, []int) {
+	return file_floe_v1_admin_proto_rawDescGZIP(), []int{8}
+}
+
+// MethodStats are one RPC method's cumulative counters since the server started.
+type MethodStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Full procedure name, e.g. "/floe.v1.ServingService/GetOnlineFeatures".
+	Method string `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	// Calls answered, successful or not.
+	Count uint64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// Latency histogram: upper bounds in seconds and cumulative counts, as in
+	// Prometheus (the last bound is +Inf and its count equals `count`).
+	BucketUpperBounds []float64 `protobuf:"fixed64,3,rep,packed,name=bucket_upper_bounds,json=bucketUpperBounds,proto3" json:"bucket_upper_bounds,omitempty"`
+	BucketCounts      []uint64  `protobuf:"varint,4,rep,packed,name=bucket_counts,json=bucketCounts,proto3" json:"bucket_counts,omitempty"`
+	// Failed calls by RPC code name (e.g. "invalid_argument").
+	ErrorsByCode  map[string]uint64 `protobuf:"bytes,5,rep,name=errors_by_code,json=errorsByCode,proto3" json:"errors_by_code,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MethodStats) Reset() {
+	*x = MethodStats{}
+	mi := &file_floe_v1_admin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MethodStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MethodStats) ProtoMessage() {}
+
+func (x *MethodStats) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_admin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MethodStats.ProtoReflect.Descriptor instead.
+func (*MethodStats) Descriptor() ([]byte, []int) {
+	return file_floe_v1_admin_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *MethodStats) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *MethodStats) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *MethodStats) GetBucketUpperBounds() []float64 {
+	if x != nil {
+		return x.BucketUpperBounds
+	}
+	return nil
+}
+
+func (x *MethodStats) GetBucketCounts() []uint64 {
+	if x != nil {
+		return x.BucketCounts
+	}
+	return nil
+}
+
+func (x *MethodStats) GetErrorsByCode() map[string]uint64 {
+	if x != nil {
+		return x.ErrorsByCode
+	}
+	return nil
+}
+
+type GetServingStatsResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	At      *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	Methods []*MethodStats         `protobuf:"bytes,2,rep,name=methods,proto3" json:"methods,omitempty"`
+	// Feature values served by tier: "l1", "online", "offline", "none".
+	ValuesByTier  map[string]uint64 `protobuf:"bytes,3,rep,name=values_by_tier,json=valuesByTier,proto3" json:"values_by_tier,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServingStatsResponse) Reset() {
+	*x = GetServingStatsResponse{}
+	mi := &file_floe_v1_admin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServingStatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServingStatsResponse) ProtoMessage() {}
+
+func (x *GetServingStatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_admin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServingStatsResponse.ProtoReflect.Descriptor instead.
+func (*GetServingStatsResponse) Descriptor() ([]byte, []int) {
+	return file_floe_v1_admin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetServingStatsResponse) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *GetServingStatsResponse) GetMethods() []*MethodStats {
+	if x != nil {
+		return x.Methods
+	}
+	return nil
+}
+
+func (x *GetServingStatsResponse) GetValuesByTier() map[string]uint64 {
+	if x != nil {
+		return x.ValuesByTier
+	}
+	return nil
+}
+
 var File_floe_v1_admin_proto protoreflect.FileDescriptor
 
 const file_floe_v1_admin_proto_rawDesc = "" +
@@ -549,11 +728,29 @@ const file_floe_v1_admin_proto_rawDesc = "" +
 	"\vlag_seconds\x18\x05 \x01(\x01R\n" +
 	"lagSeconds\"D\n" +
 	"\x14GetFreshnessResponse\x12,\n" +
-	"\x05views\x18\x01 \x03(\v2\x16.floe.v1.ViewFreshnessR\x05views2\x81\x02\n" +
+	"\x05views\x18\x01 \x03(\v2\x16.floe.v1.ViewFreshnessR\x05views\"\x18\n" +
+	"\x16GetServingStatsRequest\"\x9f\x02\n" +
+	"\vMethodStats\x12\x16\n" +
+	"\x06method\x18\x01 \x01(\tR\x06method\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x04R\x05count\x12.\n" +
+	"\x13bucket_upper_bounds\x18\x03 \x03(\x01R\x11bucketUpperBounds\x12#\n" +
+	"\rbucket_counts\x18\x04 \x03(\x04R\fbucketCounts\x12L\n" +
+	"\x0eerrors_by_code\x18\x05 \x03(\v2&.floe.v1.MethodStats.ErrorsByCodeEntryR\ferrorsByCode\x1a?\n" +
+	"\x11ErrorsByCodeEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x90\x02\n" +
+	"\x17GetServingStatsResponse\x12*\n" +
+	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12.\n" +
+	"\amethods\x18\x02 \x03(\v2\x14.floe.v1.MethodStatsR\amethods\x12X\n" +
+	"\x0evalues_by_tier\x18\x03 \x03(\v22.floe.v1.GetServingStatsResponse.ValuesByTierEntryR\fvaluesByTier\x1a?\n" +
+	"\x11ValuesByTierEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x012\xdc\x02\n" +
 	"\fAdminService\x12J\n" +
 	"\vMaterialize\x12\x1b.floe.v1.MaterializeRequest\x1a\x1c.floe.v1.MaterializeResponse0\x01\x12S\n" +
 	"\rListSnapshots\x12\x1d.floe.v1.ListSnapshotsRequest\x1a\x1e.floe.v1.ListSnapshotsResponse\"\x03\x90\x02\x01\x12P\n" +
-	"\fGetFreshness\x12\x1c.floe.v1.GetFreshnessRequest\x1a\x1d.floe.v1.GetFreshnessResponse\"\x03\x90\x02\x01B)Z'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3"
+	"\fGetFreshness\x12\x1c.floe.v1.GetFreshnessRequest\x1a\x1d.floe.v1.GetFreshnessResponse\"\x03\x90\x02\x01\x12Y\n" +
+	"\x0fGetServingStats\x12\x1f.floe.v1.GetServingStatsRequest\x1a .floe.v1.GetServingStatsResponse\"\x03\x90\x02\x01B)Z'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3"
 
 var (
 	file_floe_v1_admin_proto_rawDescOnce sync.Once
@@ -567,35 +764,46 @@ func file_floe_v1_admin_proto_rawDescGZIP() []byte {
 	return file_floe_v1_admin_proto_rawDescData
 }
 
-var file_floe_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_floe_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_floe_v1_admin_proto_goTypes = []any{
-	(*MaterializeRequest)(nil),    // 0: floe.v1.MaterializeRequest
-	(*MaterializeResponse)(nil),   // 1: floe.v1.MaterializeResponse
-	(*ListSnapshotsRequest)(nil),  // 2: floe.v1.ListSnapshotsRequest
-	(*Snapshot)(nil),              // 3: floe.v1.Snapshot
-	(*ListSnapshotsResponse)(nil), // 4: floe.v1.ListSnapshotsResponse
-	(*GetFreshnessRequest)(nil),   // 5: floe.v1.GetFreshnessRequest
-	(*ViewFreshness)(nil),         // 6: floe.v1.ViewFreshness
-	(*GetFreshnessResponse)(nil),  // 7: floe.v1.GetFreshnessResponse
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*MaterializeRequest)(nil),      // 0: floe.v1.MaterializeRequest
+	(*MaterializeResponse)(nil),     // 1: floe.v1.MaterializeResponse
+	(*ListSnapshotsRequest)(nil),    // 2: floe.v1.ListSnapshotsRequest
+	(*Snapshot)(nil),                // 3: floe.v1.Snapshot
+	(*ListSnapshotsResponse)(nil),   // 4: floe.v1.ListSnapshotsResponse
+	(*GetFreshnessRequest)(nil),     // 5: floe.v1.GetFreshnessRequest
+	(*ViewFreshness)(nil),           // 6: floe.v1.ViewFreshness
+	(*GetFreshnessResponse)(nil),    // 7: floe.v1.GetFreshnessResponse
+	(*GetServingStatsRequest)(nil),  // 8: floe.v1.GetServingStatsRequest
+	(*MethodStats)(nil),             // 9: floe.v1.MethodStats
+	(*GetServingStatsResponse)(nil), // 10: floe.v1.GetServingStatsResponse
+	nil,                             // 11: floe.v1.MethodStats.ErrorsByCodeEntry
+	nil,                             // 12: floe.v1.GetServingStatsResponse.ValuesByTierEntry
+	(*timestamppb.Timestamp)(nil),   // 13: google.protobuf.Timestamp
 }
 var file_floe_v1_admin_proto_depIdxs = []int32{
-	8, // 0: floe.v1.Snapshot.committed_at:type_name -> google.protobuf.Timestamp
-	3, // 1: floe.v1.ListSnapshotsResponse.snapshots:type_name -> floe.v1.Snapshot
-	3, // 2: floe.v1.ViewFreshness.latest:type_name -> floe.v1.Snapshot
-	8, // 3: floe.v1.ViewFreshness.materialized_committed_at:type_name -> google.protobuf.Timestamp
-	6, // 4: floe.v1.GetFreshnessResponse.views:type_name -> floe.v1.ViewFreshness
-	0, // 5: floe.v1.AdminService.Materialize:input_type -> floe.v1.MaterializeRequest
-	2, // 6: floe.v1.AdminService.ListSnapshots:input_type -> floe.v1.ListSnapshotsRequest
-	5, // 7: floe.v1.AdminService.GetFreshness:input_type -> floe.v1.GetFreshnessRequest
-	1, // 8: floe.v1.AdminService.Materialize:output_type -> floe.v1.MaterializeResponse
-	4, // 9: floe.v1.AdminService.ListSnapshots:output_type -> floe.v1.ListSnapshotsResponse
-	7, // 10: floe.v1.AdminService.GetFreshness:output_type -> floe.v1.GetFreshnessResponse
-	8, // [8:11] is the sub-list for method output_type
-	5, // [5:8] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	13, // 0: floe.v1.Snapshot.committed_at:type_name -> google.protobuf.Timestamp
+	3,  // 1: floe.v1.ListSnapshotsResponse.snapshots:type_name -> floe.v1.Snapshot
+	3,  // 2: floe.v1.ViewFreshness.latest:type_name -> floe.v1.Snapshot
+	13, // 3: floe.v1.ViewFreshness.materialized_committed_at:type_name -> google.protobuf.Timestamp
+	6,  // 4: floe.v1.GetFreshnessResponse.views:type_name -> floe.v1.ViewFreshness
+	11, // 5: floe.v1.MethodStats.errors_by_code:type_name -> floe.v1.MethodStats.ErrorsByCodeEntry
+	13, // 6: floe.v1.GetServingStatsResponse.at:type_name -> google.protobuf.Timestamp
+	9,  // 7: floe.v1.GetServingStatsResponse.methods:type_name -> floe.v1.MethodStats
+	12, // 8: floe.v1.GetServingStatsResponse.values_by_tier:type_name -> floe.v1.GetServingStatsResponse.ValuesByTierEntry
+	0,  // 9: floe.v1.AdminService.Materialize:input_type -> floe.v1.MaterializeRequest
+	2,  // 10: floe.v1.AdminService.ListSnapshots:input_type -> floe.v1.ListSnapshotsRequest
+	5,  // 11: floe.v1.AdminService.GetFreshness:input_type -> floe.v1.GetFreshnessRequest
+	8,  // 12: floe.v1.AdminService.GetServingStats:input_type -> floe.v1.GetServingStatsRequest
+	1,  // 13: floe.v1.AdminService.Materialize:output_type -> floe.v1.MaterializeResponse
+	4,  // 14: floe.v1.AdminService.ListSnapshots:output_type -> floe.v1.ListSnapshotsResponse
+	7,  // 15: floe.v1.AdminService.GetFreshness:output_type -> floe.v1.GetFreshnessResponse
+	10, // 16: floe.v1.AdminService.GetServingStats:output_type -> floe.v1.GetServingStatsResponse
+	13, // [13:17] is the sub-list for method output_type
+	9,  // [9:13] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_floe_v1_admin_proto_init() }
@@ -609,7 +817,7 @@ func file_floe_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_v1_admin_proto_rawDesc), len(file_floe_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x66loe/v1/admin.proto\x12\x07\x66loe.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"*\n\x12MaterializeRequest\x12\x14\n\x05views\x18\x01 \x03(\tR\x05views\"\xbc\x01\n\x13MaterializeResponse\x12\x12\n\x04view\x18\x01 \x01(\tR\x04view\x12\x1f\n\x0bsnapshot_id\x18\x02 \x01(\x03R\nsnapshotId\x12\x1b\n\trows_read\x18\x03 \x01(\x03R\x08rowsRead\x12!\n\x0crows_written\x18\x04 \x01(\x03R\x0browsWritten\x12\x12\n\x04\x64one\x18\x05 \x01(\x08R\x04\x64one\x12\x1c\n\nup_to_date\x18\x06 \x01(\x08R\x08upToDate\"@\n\x14ListSnapshotsRequest\x12\x12\n\x04view\x18\x01 \x01(\tR\x04view\x12\x14\n\x05limit\x18\x02 \x01(\rR\x05limit\"\x97\x02\n\x08Snapshot\x12\x1f\n\x0bsnapshot_id\x18\x01 \x01(\x03R\nsnapshotId\x12\x1b\n\tparent_id\x18\x02 \x01(\x03R\x08parentId\x12=\n\x0c\x63ommitted_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0b\x63ommittedAt\x12\x1c\n\toperation\x18\x04 \x01(\tR\toperation\x12#\n\radded_records\x18\x05 \x01(\x03R\x0c\x61\x64\x64\x65\x64Records\x12\'\n\x0f\x64\x65leted_records\x18\x06 \x01(\x03R\x0e\x64\x65letedRecords\x12\"\n\x0cmaterialized\x18\x07 \x01(\x08R\x0cmaterialized\"H\n\x15ListSnapshotsResponse\x12/\n\tsnapshots\x18\x01 \x03(\x0b\x32\x11.floe.v1.SnapshotR\tsnapshots\"\x15\n\x13GetFreshnessRequest\"\x81\x02\n\rViewFreshness\x12\x12\n\x04view\x18\x01 \x01(\tR\x04view\x12)\n\x06latest\x18\x02 \x01(\x0b\x32\x11.floe.v1.SnapshotR\x06latest\x12\x38\n\x18materialized_snapshot_id\x18\x03 \x01(\x03R\x16materializedSnapshotId\x12V\n\x19materialized_committed_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x17materializedCommittedAt\x12\x1f\n\x0blag_seconds\x18\x05 \x01(\x01R\nlagSeconds\"D\n\x14GetFreshnessResponse\x12,\n\x05views\x18\x01 \x03(\x0b\x32\x16.floe.v1.ViewFreshnessR\x05views2\x81\x02\n\x0c\x41\x64minService\x12J\n\x0bMaterialize\x12\x1b.floe.v1.MaterializeRequest\x1a\x1c.floe.v1.MaterializeResponse0\x01\x12S\n\rListSnapshots\x12\x1d.floe.v1.ListSnapshotsRequest\x1a\x1e.floe.v1.ListSnapshotsResponse\"\x03\x90\x02\x01\x12P\n\x0cGetFreshness\x12\x1c.floe.v1.GetFreshnessRequest\x1a\x1d.floe.v1.GetFreshnessResponse\"\x03\x90\x02\x01\x42)Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x66loe/v1/admin.proto\x12\x07\x66loe.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"*\n\x12MaterializeRequest\x12\x14\n\x05views\x18\x01 \x03(\tR\x05views\"\xbc\x01\n\x13MaterializeResponse\x12\x12\n\x04view\x18\x01 \x01(\tR\x04view\x12\x1f\n\x0bsnapshot_id\x18\x02 \x01(\x03R\nsnapshotId\x12\x1b\n\trows_read\x18\x03 \x01(\x03R\x08rowsRead\x12!\n\x0crows_written\x18\x04 \x01(\x03R\x0browsWritten\x12\x12\n\x04\x64one\x18\x05 \x01(\x08R\x04\x64one\x12\x1c\n\nup_to_date\x18\x06 \x01(\x08R\x08upToDate\"@\n\x14ListSnapshotsRequest\x12\x12\n\x04view\x18\x01 \x01(\tR\x04view\x12\x14\n\x05limit\x18\x02 \x01(\rR\x05limit\"\x97\x02\n\x08Snapshot\x12\x1f\n\x0bsnapshot_id\x18\x01 \x01(\x03R\nsnapshotId\x12\x1b\n\tparent_id\x18\x02 \x01(\x03R\x08parentId\x12=\n\x0c\x63ommitted_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0b\x63ommittedAt\x12\x1c\n\toperation\x18\x04 \x01(\tR\toperation\x12#\n\radded_records\x18\x05 \x01(\x03R\x0c\x61\x64\x64\x65\x64Records\x12\'\n\x0f\x64\x65leted_records\x18\x06 \x01(\x03R\x0e\x64\x65letedRecords\x12\"\n\x0cmaterialized\x18\x07 \x01(\x08R\x0cmaterialized\"H\n\x15ListSnapshotsResponse\x12/\n\tsnapshots\x18\x01 \x03(\x0b\x32\x11.floe.v1.SnapshotR\tsnapshots\"\x15\n\x13GetFreshnessRequest\"\x81\x02\n\rViewFreshness\x12\x12\n\x04view\x18\x01 \x01(\tR\x04view\x12)\n\x06latest\x18\x02 \x01(\x0b\x32\x11.floe.v1.SnapshotR\x06latest\x12\x38\n\x18materialized_snapshot_id\x18\x03 \x01(\x03R\x16materializedSnapshotId\x12V\n\x19materialized_committed_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x17materializedCommittedAt\x12\x1f\n\x0blag_seconds\x18\x05 \x01(\x01R\nlagSeconds\"D\n\x14GetFreshnessResponse\x12,\n\x05views\x18\x01 \x03(\x0b\x32\x16.floe.v1.ViewFreshnessR\x05views\"\x18\n\x16GetServingStatsRequest\"\x9f\x02\n\x0bMethodStats\x12\x16\n\x06method\x18\x01 \x01(\tR\x06method\x12\x14\n\x05\x63ount\x18\x02 \x01(\x04R\x05\x63ount\x12.\n\x13\x62ucket_upper_bounds\x18\x03 \x03(\x01R\x11\x62ucketUpperBounds\x12#\n\rbucket_counts\x18\x04 \x03(\x04R\x0c\x62ucketCounts\x12L\n\x0e\x65rrors_by_code\x18\x05 \x03(\x0b\x32&.floe.v1.MethodStats.ErrorsByCodeEntryR\x0c\x65rrorsByCode\x1a?\n\x11\x45rrorsByCodeEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x04R\x05value:\x02\x38\x01\"\x90\x02\n\x17GetServingStatsResponse\x12*\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x02\x61t\x12.\n\x07methods\x18\x02 \x03(\x0b\x32\x14.floe.v1.MethodStatsR\x07methods\x12X\n\x0evalues_by_tier\x18\x03 \x03(\x0b\x32\x32.floe.v1.GetServingStatsResponse.ValuesByTierEntryR\x0cvaluesByTier\x1a?\n\x11ValuesByTierEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x04R\x05value:\x02\x38\x01\x32\xdc\x02\n\x0c\x41\x64minService\x12J\n\x0bMaterialize\x12\x1b.floe.v1.MaterializeRequest\x1a\x1c.floe.v1.MaterializeResponse0\x01\x12S\n\rListSnapshots\x12\x1d.floe.v1.ListSnapshotsRequest\x1a\x1e.floe.v1.ListSnapshotsResponse\"\x03\x90\x02\x01\x12P\n\x0cGetFreshness\x12\x1c.floe.v1.GetFreshnessRequest\x1a\x1d.floe.v1.GetFreshnessResponse\"\x03\x90\x02\x01\x12Y\n\x0fGetServingStats\x12\x1f.floe.v1.GetServingStatsRequest\x1a .floe.v1.GetServingStatsResponse\"\x03\x90\x02\x01\x42)Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,10 +33,16 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'floe.v1.admin_pb2', _global
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1'
+  _globals['_METHODSTATS_ERRORSBYCODEENTRY']._loaded_options = None
+  _globals['_METHODSTATS_ERRORSBYCODEENTRY']._serialized_options = b'8\001'
+  _globals['_GETSERVINGSTATSRESPONSE_VALUESBYTIERENTRY']._loaded_options = None
+  _globals['_GETSERVINGSTATSRESPONSE_VALUESBYTIERENTRY']._serialized_options = b'8\001'
   _globals['_ADMINSERVICE'].methods_by_name['ListSnapshots']._loaded_options = None
   _globals['_ADMINSERVICE'].methods_by_name['ListSnapshots']._serialized_options = b'\220\002\001'
   _globals['_ADMINSERVICE'].methods_by_name['GetFreshness']._loaded_options = None
   _globals['_ADMINSERVICE'].methods_by_name['GetFreshness']._serialized_options = b'\220\002\001'
+  _globals['_ADMINSERVICE'].methods_by_name['GetServingStats']._loaded_options = None
+  _globals['_ADMINSERVICE'].methods_by_name['GetServingStats']._serialized_options = b'\220\002\001'
   _globals['_MATERIALIZEREQUEST']._serialized_start=65
   _globals['_MATERIALIZEREQUEST']._serialized_end=107
   _globals['_MATERIALIZERESPONSE']._serialized_start=110
@@ -53,6 +59,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VIEWFRESHNESS']._serialized_end=1003
   _globals['_GETFRESHNESSRESPONSE']._serialized_start=1005
   _globals['_GETFRESHNESSRESPONSE']._serialized_end=1073
-  _globals['_ADMINSERVICE']._serialized_start=1076
-  _globals['_ADMINSERVICE']._serialized_end=1333
+  _globals['_GETSERVINGSTATSREQUEST']._serialized_start=1075
+  _globals['_GETSERVINGSTATSREQUEST']._serialized_end=1099
+  _globals['_METHODSTATS']._serialized_start=1102
+  _globals['_METHODSTATS']._serialized_end=1389
+  _globals['_METHODSTATS_ERRORSBYCODEENTRY']._serialized_start=1326
+  _globals['_METHODSTATS_ERRORSBYCODEENTRY']._serialized_end=1389
+  _globals['_GETSERVINGSTATSRESPONSE']._serialized_start=1392
+  _globals['_GETSERVINGSTATSRESPONSE']._serialized_end=1664
+  _globals['_GETSERVINGSTATSRESPONSE_VALUESBYTIERENTRY']._serialized_start=1601
+  _globals['_GETSERVINGSTATSRESPONSE_VALUESBYTIERENTRY']._serialized_end=1664
+  _globals['_ADMINSERVICE']._serialized_start=1667
+  _globals['_ADMINSERVICE']._serialized_end=2015
 # @@protoc_insertion_point(module_scope)

@@ -86,3 +86,45 @@ class GetFreshnessResponse(_message.Message):
     VIEWS_FIELD_NUMBER: _ClassVar[int]
     views: _containers.RepeatedCompositeFieldContainer[ViewFreshness]
     def __init__(self, views: _Optional[_Iterable[_Union[ViewFreshness, _Mapping]]] = ...) -> None: ...
+
+class GetServingStatsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class MethodStats(_message.Message):
+    __slots__ = ("method", "count", "bucket_upper_bounds", "bucket_counts", "errors_by_code")
+    class ErrorsByCodeEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_UPPER_BOUNDS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_BY_CODE_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    count: int
+    bucket_upper_bounds: _containers.RepeatedScalarFieldContainer[float]
+    bucket_counts: _containers.RepeatedScalarFieldContainer[int]
+    errors_by_code: _containers.ScalarMap[str, int]
+    def __init__(self, method: _Optional[str] = ..., count: _Optional[int] = ..., bucket_upper_bounds: _Optional[_Iterable[float]] = ..., bucket_counts: _Optional[_Iterable[int]] = ..., errors_by_code: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class GetServingStatsResponse(_message.Message):
+    __slots__ = ("at", "methods", "values_by_tier")
+    class ValuesByTierEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    AT_FIELD_NUMBER: _ClassVar[int]
+    METHODS_FIELD_NUMBER: _ClassVar[int]
+    VALUES_BY_TIER_FIELD_NUMBER: _ClassVar[int]
+    at: _timestamp_pb2.Timestamp
+    methods: _containers.RepeatedCompositeFieldContainer[MethodStats]
+    values_by_tier: _containers.ScalarMap[str, int]
+    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., methods: _Optional[_Iterable[_Union[MethodStats, _Mapping]]] = ..., values_by_tier: _Optional[_Mapping[str, int]] = ...) -> None: ...

@@ -51,6 +51,11 @@ class AdminServiceStub:
                 request_serializer=floe_dot_v1_dot_admin__pb2.GetFreshnessRequest.SerializeToString,
                 response_deserializer=floe_dot_v1_dot_admin__pb2.GetFreshnessResponse.FromString,
                 _registered_method=True)
+        self.GetServingStats = channel.unary_unary(
+                '/floe.v1.AdminService/GetServingStats',
+                request_serializer=floe_dot_v1_dot_admin__pb2.GetServingStatsRequest.SerializeToString,
+                response_deserializer=floe_dot_v1_dot_admin__pb2.GetServingStatsResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -81,6 +86,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetServingStats(self, request, context):
+        """GetServingStats returns the server's cumulative serving counters. A caller
+        polling it derives rates, windowed latency quantiles and hit ratios from the
+        difference between two answers, as Prometheus does from /metrics.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -98,6 +112,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetFreshness,
                     request_deserializer=floe_dot_v1_dot_admin__pb2.GetFreshnessRequest.FromString,
                     response_serializer=floe_dot_v1_dot_admin__pb2.GetFreshnessResponse.SerializeToString,
+            ),
+            'GetServingStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServingStats,
+                    request_deserializer=floe_dot_v1_dot_admin__pb2.GetServingStatsRequest.FromString,
+                    response_serializer=floe_dot_v1_dot_admin__pb2.GetServingStatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -183,6 +202,33 @@ class AdminService:
             '/floe.v1.AdminService/GetFreshness',
             floe_dot_v1_dot_admin__pb2.GetFreshnessRequest.SerializeToString,
             floe_dot_v1_dot_admin__pb2.GetFreshnessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetServingStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/floe.v1.AdminService/GetServingStats',
+            floe_dot_v1_dot_admin__pb2.GetServingStatsRequest.SerializeToString,
+            floe_dot_v1_dot_admin__pb2.GetServingStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

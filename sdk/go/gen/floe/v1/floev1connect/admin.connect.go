@@ -42,6 +42,9 @@ const (
 	// AdminServiceGetFreshnessProcedure is the fully-qualified name of the AdminService's GetFreshness
 	// RPC.
 	AdminServiceGetFreshnessProcedure = "/floe.v1.AdminService/GetFreshness"
+	// AdminServiceGetServingStatsProcedure is the fully-qualified name of the AdminService's
+	// GetServingStats RPC.
+	AdminServiceGetServingStatsProcedure = "/floe.v1.AdminService/GetServingStats"
 )
 
 // AdminServiceClient is a client for the floe.v1.AdminService service.
@@ -54,6 +57,10 @@ type AdminServiceClient interface {
 	// GetFreshness reports, per view, the latest Iceberg snapshot, the snapshot the
 	// online store was materialized from, and the lag between them.
 	GetFreshness(context.Context, *connect.Request[v1.GetFreshnessRequest]) (*connect.Response[v1.GetFreshnessResponse], error)
+	// GetServingStats returns the server's cumulative serving counters. A caller
+	// polling it derives rates, windowed latency quantiles and hit ratios from the
+	// difference between two answers, as Prometheus does from /metrics.
+	GetServingStats(context.Context, *connect.Request[v1.GetServingStatsRequest]) (*connect.Response[v1.GetServingStatsResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the floe.v1.AdminService service. By default, it
@@ -87,14 +94,22 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		getServingStats: connect.NewClient[v1.GetServingStatsRequest, v1.GetServingStatsResponse](
+			httpClient,
+			baseURL+AdminServiceGetServingStatsProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetServingStats")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
-	materialize   *connect.Client[v1.MaterializeRequest, v1.MaterializeResponse]
-	listSnapshots *connect.Client[v1.ListSnapshotsRequest, v1.ListSnapshotsResponse]
-	getFreshness  *connect.Client[v1.GetFreshnessRequest, v1.GetFreshnessResponse]
+	materialize     *connect.Client[v1.MaterializeRequest, v1.MaterializeResponse]
+	listSnapshots   *connect.Client[v1.ListSnapshotsRequest, v1.ListSnapshotsResponse]
+	getFreshness    *connect.Client[v1.GetFreshnessRequest, v1.GetFreshnessResponse]
+	getServingStats *connect.Client[v1.GetServingStatsRequest, v1.GetServingStatsResponse]
 }
 
 // Materialize calls floe.v1.AdminService.Materialize.
@@ -112,6 +127,11 @@ func (c *adminServiceClient) GetFreshness(ctx context.Context, req *connect.Requ
 	return c.getFreshness.CallUnary(ctx, req)
 }
 
+// GetServingStats calls floe.v1.AdminService.GetServingStats.
+func (c *adminServiceClient) GetServingStats(ctx context.Context, req *connect.Request[v1.GetServingStatsRequest]) (*connect.Response[v1.GetServingStatsResponse], error) {
+	return c.getServingStats.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the floe.v1.AdminService service.
 type AdminServiceHandler interface {
 	// Materialize copies the latest row per entity of each view's current Iceberg
@@ -122,6 +142,10 @@ type AdminServiceHandler interface {
 	// GetFreshness reports, per view, the latest Iceberg snapshot, the snapshot the
 	// online store was materialized from, and the lag between them.
 	GetFreshness(context.Context, *connect.Request[v1.GetFreshnessRequest]) (*connect.Response[v1.GetFreshnessResponse], error)
+	// GetServingStats returns the server's cumulative serving counters. A caller
+	// polling it derives rates, windowed latency quantiles and hit ratios from the
+	// difference between two answers, as Prometheus does from /metrics.
+	GetServingStats(context.Context, *connect.Request[v1.GetServingStatsRequest]) (*connect.Response[v1.GetServingStatsResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -151,6 +175,13 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceGetServingStatsHandler := connect.NewUnaryHandler(
+		AdminServiceGetServingStatsProcedure,
+		svc.GetServingStats,
+		connect.WithSchema(adminServiceMethods.ByName("GetServingStats")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/floe.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceMaterializeProcedure:
@@ -159,6 +190,8 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceListSnapshotsHandler.ServeHTTP(w, r)
 		case AdminServiceGetFreshnessProcedure:
 			adminServiceGetFreshnessHandler.ServeHTTP(w, r)
+		case AdminServiceGetServingStatsProcedure:
+			adminServiceGetServingStatsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -178,4 +211,8 @@ func (UnimplementedAdminServiceHandler) ListSnapshots(context.Context, *connect.
 
 func (UnimplementedAdminServiceHandler) GetFreshness(context.Context, *connect.Request[v1.GetFreshnessRequest]) (*connect.Response[v1.GetFreshnessResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("floe.v1.AdminService.GetFreshness is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetServingStats(context.Context, *connect.Request[v1.GetServingStatsRequest]) (*connect.Response[v1.GetServingStatsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("floe.v1.AdminService.GetServingStats is not implemented"))
 }

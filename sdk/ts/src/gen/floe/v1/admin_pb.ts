@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file floe/v1/admin.proto.
  */
 export const file_floe_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChNmbG9lL3YxL2FkbWluLnByb3RvEgdmbG9lLnYxIiMKEk1hdGVyaWFsaXplUmVxdWVzdBINCgV2aWV3cxgBIAMoCSKDAQoTTWF0ZXJpYWxpemVSZXNwb25zZRIMCgR2aWV3GAEgASgJEhMKC3NuYXBzaG90X2lkGAIgASgDEhEKCXJvd3NfcmVhZBgDIAEoAxIUCgxyb3dzX3dyaXR0ZW4YBCABKAMSDAoEZG9uZRgFIAEoCBISCgp1cF90b19kYXRlGAYgASgIIjMKFExpc3RTbmFwc2hvdHNSZXF1ZXN0EgwKBHZpZXcYASABKAkSDQoFbGltaXQYAiABKA0ivQEKCFNuYXBzaG90EhMKC3NuYXBzaG90X2lkGAEgASgDEhEKCXBhcmVudF9pZBgCIAEoAxIwCgxjb21taXR0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCW9wZXJhdGlvbhgEIAEoCRIVCg1hZGRlZF9yZWNvcmRzGAUgASgDEhcKD2RlbGV0ZWRfcmVjb3JkcxgGIAEoAxIUCgxtYXRlcmlhbGl6ZWQYByABKAgiPQoVTGlzdFNuYXBzaG90c1Jlc3BvbnNlEiQKCXNuYXBzaG90cxgBIAMoCzIRLmZsb2UudjEuU25hcHNob3QiFQoTR2V0RnJlc2huZXNzUmVxdWVzdCK2AQoNVmlld0ZyZXNobmVzcxIMCgR2aWV3GAEgASgJEiEKBmxhdGVzdBgCIAEoCzIRLmZsb2UudjEuU25hcHNob3QSIAoYbWF0ZXJpYWxpemVkX3NuYXBzaG90X2lkGAMgASgDEj0KGW1hdGVyaWFsaXplZF9jb21taXR0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2xhZ19zZWNvbmRzGAUgASgBIj0KFEdldEZyZXNobmVzc1Jlc3BvbnNlEiUKBXZpZXdzGAEgAygLMhYuZmxvZS52MS5WaWV3RnJlc2huZXNzMoECCgxBZG1pblNlcnZpY2USSgoLTWF0ZXJpYWxpemUSGy5mbG9lLnYxLk1hdGVyaWFsaXplUmVxdWVzdBocLmZsb2UudjEuTWF0ZXJpYWxpemVSZXNwb25zZTABElMKDUxpc3RTbmFwc2hvdHMSHS5mbG9lLnYxLkxpc3RTbmFwc2hvdHNSZXF1ZXN0Gh4uZmxvZS52MS5MaXN0U25hcHNob3RzUmVzcG9uc2UiA5ACARJQCgxHZXRGcmVzaG5lc3MSHC5mbG9lLnYxLkdldEZyZXNobmVzc1JlcXVlc3QaHS5mbG9lLnYxLkdldEZyZXNobmVzc1Jlc3BvbnNlIgOQAgFCKVonZmxvZS5kZXYvZmxvZS9zZGsvZ28vZ2VuL2Zsb2UvdjE7ZmxvZXYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChNmbG9lL3YxL2FkbWluLnByb3RvEgdmbG9lLnYxIiMKEk1hdGVyaWFsaXplUmVxdWVzdBINCgV2aWV3cxgBIAMoCSKDAQoTTWF0ZXJpYWxpemVSZXNwb25zZRIMCgR2aWV3GAEgASgJEhMKC3NuYXBzaG90X2lkGAIgASgDEhEKCXJvd3NfcmVhZBgDIAEoAxIUCgxyb3dzX3dyaXR0ZW4YBCABKAMSDAoEZG9uZRgFIAEoCBISCgp1cF90b19kYXRlGAYgASgIIjMKFExpc3RTbmFwc2hvdHNSZXF1ZXN0EgwKBHZpZXcYASABKAkSDQoFbGltaXQYAiABKA0ivQEKCFNuYXBzaG90EhMKC3NuYXBzaG90X2lkGAEgASgDEhEKCXBhcmVudF9pZBgCIAEoAxIwCgxjb21taXR0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCW9wZXJhdGlvbhgEIAEoCRIVCg1hZGRlZF9yZWNvcmRzGAUgASgDEhcKD2RlbGV0ZWRfcmVjb3JkcxgGIAEoAxIUCgxtYXRlcmlhbGl6ZWQYByABKAgiPQoVTGlzdFNuYXBzaG90c1Jlc3BvbnNlEiQKCXNuYXBzaG90cxgBIAMoCzIRLmZsb2UudjEuU25hcHNob3QiFQoTR2V0RnJlc2huZXNzUmVxdWVzdCK2AQoNVmlld0ZyZXNobmVzcxIMCgR2aWV3GAEgASgJEiEKBmxhdGVzdBgCIAEoCzIRLmZsb2UudjEuU25hcHNob3QSIAoYbWF0ZXJpYWxpemVkX3NuYXBzaG90X2lkGAMgASgDEj0KGW1hdGVyaWFsaXplZF9jb21taXR0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2xhZ19zZWNvbmRzGAUgASgBIj0KFEdldEZyZXNobmVzc1Jlc3BvbnNlEiUKBXZpZXdzGAEgAygLMhYuZmxvZS52MS5WaWV3RnJlc2huZXNzIhgKFkdldFNlcnZpbmdTdGF0c1JlcXVlc3Qi1QEKC01ldGhvZFN0YXRzEg4KBm1ldGhvZBgBIAEoCRINCgVjb3VudBgCIAEoBBIbChNidWNrZXRfdXBwZXJfYm91bmRzGAMgAygBEhUKDWJ1Y2tldF9jb3VudHMYBCADKAQSPgoOZXJyb3JzX2J5X2NvZGUYBSADKAsyJi5mbG9lLnYxLk1ldGhvZFN0YXRzLkVycm9yc0J5Q29kZUVudHJ5GjMKEUVycm9yc0J5Q29kZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEi6QEKF0dldFNlcnZpbmdTdGF0c1Jlc3BvbnNlEiYKAmF0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIlCgdtZXRob2RzGAIgAygLMhQuZmxvZS52MS5NZXRob2RTdGF0cxJKCg52YWx1ZXNfYnlfdGllchgDIAMoCzIyLmZsb2UudjEuR2V0U2VydmluZ1N0YXRzUmVzcG9uc2UuVmFsdWVzQnlUaWVyRW50cnkaMwoRVmFsdWVzQnlUaWVyRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ATLcAgoMQWRtaW5TZXJ2aWNlEkoKC01hdGVyaWFsaXplEhsuZmxvZS52MS5NYXRlcmlhbGl6ZVJlcXVlc3QaHC5mbG9lLnYxLk1hdGVyaWFsaXplUmVzcG9uc2UwARJTCg1MaXN0U25hcHNob3RzEh0uZmxvZS52MS5MaXN0U25hcHNob3RzUmVxdWVzdBoeLmZsb2UudjEuTGlzdFNuYXBzaG90c1Jlc3BvbnNlIgOQAgESUAoMR2V0RnJlc2huZXNzEhwuZmxvZS52MS5HZXRGcmVzaG5lc3NSZXF1ZXN0Gh0uZmxvZS52MS5HZXRGcmVzaG5lc3NSZXNwb25zZSIDkAIBElkKD0dldFNlcnZpbmdTdGF0cxIfLmZsb2UudjEuR2V0U2VydmluZ1N0YXRzUmVxdWVzdBogLmZsb2UudjEuR2V0U2VydmluZ1N0YXRzUmVzcG9uc2UiA5ACAUIpWidmbG9lLmRldi9mbG9lL3Nkay9nby9nZW4vZmxvZS92MTtmbG9ldjFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message floe.v1.MaterializeRequest
@@ -258,6 +258,96 @@ export const GetFreshnessResponseSchema: GenMessage<GetFreshnessResponse> = /*@_
   messageDesc(file_floe_v1_admin, 7);
 
 /**
+ * @generated from message floe.v1.GetServingStatsRequest
+ */
+export type GetServingStatsRequest = Message<"floe.v1.GetServingStatsRequest"> & {
+};
+
+/**
+ * Describes the message floe.v1.GetServingStatsRequest.
+ * Use `create(GetServingStatsRequestSchema)` to create a new message.
+ */
+export const GetServingStatsRequestSchema: GenMessage<GetServingStatsRequest> = /*@__PURE__*/
+  messageDesc(file_floe_v1_admin, 8);
+
+/**
+ * MethodStats are one RPC method's cumulative counters since the server started.
+ *
+ * @generated from message floe.v1.MethodStats
+ */
+export type MethodStats = Message<"floe.v1.MethodStats"> & {
+  /**
+   * Full procedure name, e.g. "/floe.v1.ServingService/GetOnlineFeatures".
+   *
+   * @generated from field: string method = 1;
+   */
+  method: string;
+
+  /**
+   * Calls answered, successful or not.
+   *
+   * @generated from field: uint64 count = 2;
+   */
+  count: bigint;
+
+  /**
+   * Latency histogram: upper bounds in seconds and cumulative counts, as in
+   * Prometheus (the last bound is +Inf and its count equals `count`).
+   *
+   * @generated from field: repeated double bucket_upper_bounds = 3;
+   */
+  bucketUpperBounds: number[];
+
+  /**
+   * @generated from field: repeated uint64 bucket_counts = 4;
+   */
+  bucketCounts: bigint[];
+
+  /**
+   * Failed calls by RPC code name (e.g. "invalid_argument").
+   *
+   * @generated from field: map<string, uint64> errors_by_code = 5;
+   */
+  errorsByCode: { [key: string]: bigint };
+};
+
+/**
+ * Describes the message floe.v1.MethodStats.
+ * Use `create(MethodStatsSchema)` to create a new message.
+ */
+export const MethodStatsSchema: GenMessage<MethodStats> = /*@__PURE__*/
+  messageDesc(file_floe_v1_admin, 9);
+
+/**
+ * @generated from message floe.v1.GetServingStatsResponse
+ */
+export type GetServingStatsResponse = Message<"floe.v1.GetServingStatsResponse"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 1;
+   */
+  at?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated floe.v1.MethodStats methods = 2;
+   */
+  methods: MethodStats[];
+
+  /**
+   * Feature values served by tier: "l1", "online", "offline", "none".
+   *
+   * @generated from field: map<string, uint64> values_by_tier = 3;
+   */
+  valuesByTier: { [key: string]: bigint };
+};
+
+/**
+ * Describes the message floe.v1.GetServingStatsResponse.
+ * Use `create(GetServingStatsResponseSchema)` to create a new message.
+ */
+export const GetServingStatsResponseSchema: GenMessage<GetServingStatsResponse> = /*@__PURE__*/
+  messageDesc(file_floe_v1_admin, 10);
+
+/**
  * AdminService runs operator tasks inside a running server, so that a server
  * whose online store is in-process can be materialized from the command line.
  *
@@ -295,6 +385,18 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof GetFreshnessRequestSchema;
     output: typeof GetFreshnessResponseSchema;
+  },
+  /**
+   * GetServingStats returns the server's cumulative serving counters. A caller
+   * polling it derives rates, windowed latency quantiles and hit ratios from the
+   * difference between two answers, as Prometheus does from /metrics.
+   *
+   * @generated from rpc floe.v1.AdminService.GetServingStats
+   */
+  getServingStats: {
+    methodKind: "unary";
+    input: typeof GetServingStatsRequestSchema;
+    output: typeof GetServingStatsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_floe_v1_admin, 0);
