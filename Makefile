@@ -92,9 +92,13 @@ lint: $(BUF) ## buf lint, buf breaking against main, gofmt, go vet
 .PHONY: test
 test: test-go test-python test-ts ## the whole test suite (needs redis-server on PATH)
 
+# The Iceberg REST catalog server the tests start (Apache's test server, a jar from
+# Maven Central; scripts/fetch-rest-fixture.sh fetches it once into ~/.m2).
+REST_FIXTURE_JAR = $(shell scripts/fetch-rest-fixture.sh)
+
 .PHONY: test-go
-test-go: ## Go unit and integration tests (starts real redis-server processes)
-	go test -race -count=1 $(GO_PKGS)
+test-go: ## Go unit and integration tests (starts real redis-server and Iceberg REST catalog processes)
+	FLOE_ICEBERG_REST_JAR=$(REST_FIXTURE_JAR) go test -race -count=1 $(GO_PKGS)
 
 .PHONY: test-python
 test-python: tools build ## Python SDK tests against a real server

@@ -26,6 +26,10 @@ export default defineNuxtConfig({
   modules: ["@nuxt/ui"],
   css: ["~/assets/css/main.css"],
   devtools: { enabled: false },
+  // The built files are committed: keep them identical from build to build (no
+  // random build id, no app manifest polling) and fetch no payloads (SPA only).
+  buildId: "floe-console",
+  experimental: { appManifest: false, payloadExtraction: false },
   telemetry: false,
   app: {
     baseURL: "/console/",

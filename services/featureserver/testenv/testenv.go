@@ -1,10 +1,9 @@
-// Package testenv starts the servers Floe's tests run against (Redis, Redis Cluster;
-// an Iceberg REST catalog will follow in the same style) and stops them when the test
-// ends.
+// Package testenv starts the servers Floe's tests run against (Redis, Redis Cluster,
+// the Apache Iceberg REST catalog test server) and stops them when the test ends.
 //
 // Every server has two real implementations behind one function: a Docker container
 // started with testcontainers-go when a Docker engine answers, and a local process
-// (redis-server from the PATH) when none does, so the same tests run on a laptop
+// (redis-server from the PATH, the REST catalog's jar under java) when none does, so the same tests run on a laptop
 // with Docker, in CI without it, and on machines where only the binaries are
 // installed. The Backend is chosen once per test binary: by FLOE_TEST_BACKEND if set,
 // otherwise by probing the Docker engine. A server the environment already provides

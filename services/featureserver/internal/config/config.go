@@ -124,7 +124,7 @@ func Default() Config {
 		},
 		Serving:     Serving{MaxEntities: 1000, Timeout: 2 * time.Second, NegativeCacheTTL: time.Second},
 		Materialize: Materialize{Follow: true, Interval: time.Second},
-		Log:     Log{Level: "info", Format: "text"},
+		Log:         Log{Level: "info", Format: "text"},
 	}
 }
 
