@@ -60,6 +60,8 @@ export default defineNuxtConfig({
   },
   // `nuxt dev` forwards the API to a running Floe (make console-dev).
   nitro: {
+    // One SPA shell is enough: the Go handler answers every client route with it.
+    prerender: { crawlLinks: false, routes: ["/"] },
     devProxy: Object.fromEntries(
       ["ServingService", "RegistryService", "AdminService"].map((s) => [
         `/floe.v1.${s}`,

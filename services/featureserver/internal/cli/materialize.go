@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -31,6 +32,7 @@ func runMaterialize(ctx context.Context, args []string, stdout, stderr io.Writer
 	serverURL := fs.String("server", "", "ask the running server at this URL (e.g. http://127.0.0.1:8080) to materialize; required when the online store is in-process")
 	var views stringList
 	fs.Var(&views, "view", "feature view to materialize (repeatable; default: every view)")
+	follow := fs.Bool("follow", false, "keep running: publish every new snapshot as it is committed (local mode only)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -48,10 +50,13 @@ func runMaterialize(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	var err error
-	if *serverURL != "" {
+	switch {
+	case *serverURL != "" && *follow:
+		return fmt.Errorf("%w: --follow runs materialization here; a server follows snapshots itself (materialize.follow)", errUsage)
+	case *serverURL != "":
 		err = materializeRemote(ctx, *serverURL, views, report)
-	} else {
-		err = materializeLocal(ctx, *cfgPath, views, report)
+	default:
+		err = materializeLocal(ctx, *cfgPath, views, *follow, report)
 	}
 	if err != nil {
 		return err
@@ -86,7 +91,7 @@ func materializeRemote(ctx context.Context, url string, views []string, report f
 	return nil
 }
 
-func materializeLocal(ctx context.Context, cfgPath string, names []string, report func(materialize.Progress)) error {
+func materializeLocal(ctx context.Context, cfgPath string, names []string, follow bool, report func(materialize.Progress)) error {
 	cfg, err := loadConfig(cfgPath)
 	if err != nil {
 		return err
@@ -113,10 +118,21 @@ func materializeLocal(ctx context.Context, cfgPath string, names []string, repor
 	}
 	defer on.Close()
 	last := time.Time{}
-	return materialize.New(off, on).Materialize(ctx, views, func(p materialize.Progress) {
+	throttled := func(p materialize.Progress) {
 		if p.Done || time.Since(last) > 500*time.Millisecond {
 			last = time.Now()
 			report(p)
 		}
-	})
+	}
+	mat := materialize.New(off, on)
+	if !follow {
+		return mat.Materialize(ctx, views, throttled)
+	}
+	fmt.Fprintf(os.Stderr, "following %d views every %s; Ctrl-C stops\n", len(views), cfg.Materialize.Interval)
+	mat.Follow(ctx, views, cfg.Materialize.Interval, func(p materialize.Progress) {
+		if !p.UpToDate {
+			throttled(p)
+		}
+	}, nil)
+	return nil
 }

@@ -57,6 +57,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if err != nil {
 		return nil, fmt.Errorf("offline store: %w", err)
 	}
+	if err := ensureTables(ctx, reg, off, log); err != nil {
+		off.Close()
+		return nil, err
+	}
 	on, err := OpenOnline(ctx, cfg)
 	if err != nil {
 		off.Close()
@@ -68,6 +72,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	log.Info("registry loaded", "specs", cfg.Specs, "version", reg.Version,
 		"entities", len(reg.Entities), "feature_views", len(reg.FeatureViews), "feature_services", len(reg.FeatureServices))
 	return s, nil
+}
+
+// ensureTables creates each view's Iceberg table from its spec, or evolves it when
+// the spec added features, so that any writer (Floe, Spark, pyiceberg) finds the
+// table the spec describes. An incompatible spec change stops the server with the
+// reason; an unreachable catalog does not (serving from the online store goes on,
+// and ingest and materialization retry).
+func ensureTables(ctx context.Context, reg *registry.Registry, off *offline.Store, log *slog.Logger) error {
+	for _, v := range reg.FeatureViews {
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := off.EnsureTable(tctx, v)
+		cancel()
+		switch {
+		case err == nil:
+		case errors.Is(err, offline.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+			log.Warn("offline store unreachable at start; the table will be checked at the next ingest", "view", v.Name, "error", err)
+		default:
+			return fmt.Errorf("feature view %s (%s): %w", v.Name, v.Location, err)
+		}
+	}
+	return nil
 }
 
 // OfflineConfig maps the server configuration to the offline store's.

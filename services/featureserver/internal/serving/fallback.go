@@ -23,7 +23,9 @@ import (
 // Offline is what serving reads from the offline store: the cache-aside miss path,
 // as-of reads and diffs. *offline.Store implements it.
 type Offline interface {
-	CurrentSnapshot(ctx context.Context, v *registry.FeatureView) (int64, bool, error)
+	// RecentSnapshot is the current snapshot as of a moment ago, from a cache: the
+	// miss path must not cost a catalog call per request.
+	RecentSnapshot(ctx context.Context, v *registry.FeatureView) (int64, bool, error)
 	Snapshot(ctx context.Context, v *registry.FeatureView, id int64) (offline.Snapshot, error)
 	SnapshotAsOf(ctx context.Context, v *registry.FeatureView, t time.Time) (offline.Snapshot, bool, error)
 	LookupScan(ctx context.Context, v *registry.FeatureView, snapshotID int64, ids []string) (array.RecordReader, error)
@@ -171,7 +173,7 @@ func (r *Reader) writeBack(entries []online.Entry) {
 // current one), encoded as online values, and the snapshot id read.
 func (r *Reader) lookupLatest(ctx context.Context, v *registry.FeatureView, snap int64, ids []string) (map[string]materialize.LatestRow, int64, error) {
 	if snap == 0 {
-		cur, ok, err := r.offline.CurrentSnapshot(ctx, v)
+		cur, ok, err := r.offline.RecentSnapshot(ctx, v)
 		if err != nil {
 			return nil, 0, err
 		}

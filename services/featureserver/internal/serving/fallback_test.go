@@ -34,7 +34,7 @@ func (s *flakyStore) Get(ctx context.Context, keys []string) ([][]byte, error) {
 // entity is absent, and it never fails.
 type emptyOffline struct{ lookups atomic.Int32 }
 
-func (o *emptyOffline) CurrentSnapshot(context.Context, *registry.FeatureView) (int64, bool, error) {
+func (o *emptyOffline) RecentSnapshot(context.Context, *registry.FeatureView) (int64, bool, error) {
 	o.lookups.Add(1)
 	return 0, false, nil
 }
