@@ -168,3 +168,45 @@ def test_registry(client):
     assert [e.name for e in reg.entities] == ["user"]
     feats = client.get_online_features("pricing_agent_v1", {"user_id": [1]}, timeout=30)
     assert feats.registry_version == reg.version
+
+
+def test_as_of_replays_pinned_snapshots_and_time(client):
+    latest = client.get_online_features(PricingAgentV1.NAME, {"user_id": [1, 2]})
+    pinned = {view: int(ids[0]) for view, ids in latest.snapshot_ids.items()}
+    replay = client.get_online_features(
+        PricingAgentV1.NAME, {"user_id": [1, 2]}, as_of=pinned
+    )
+    assert replay.feature_names == latest.feature_names
+    np.testing.assert_array_equal(replay.statuses, latest.statuses)
+    for name in latest.feature_names:
+        np.testing.assert_array_equal(replay.columns[name], latest.columns[name])
+    for view, tiers in replay.tiers.items():
+        assert list(tiers) == [serving_pb2.TIER_OFFLINE] * 2, view
+
+    long_ago = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    before = client.get_online_features(
+        PricingAgentV1.NAME, {"user_id": [1]}, as_of=long_ago
+    )
+    assert (before.statuses == NOT_FOUND).all()
+
+
+def test_diff_between_nothing_and_now_names_every_present_feature(client):
+    before, after, changed = client.diff_features(
+        PricingAgentV1.NAME,
+        {"user_id": 1},
+        from_=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc),
+    )
+    assert (before.statuses == NOT_FOUND).all()
+    present = [
+        name
+        for name, status in zip(after.feature_names, after.statuses[0])
+        if status != NOT_FOUND
+    ]
+    assert list(changed) == present and present
+
+
+def test_as_of_rejects_an_unknown_snapshot(client):
+    with pytest.raises(floe.InvalidArgument, match="no snapshot"):
+        client.get_online_features(
+            ["user_profile:age"], {"user_id": [1]}, as_of={"user_profile": 42}
+        )

@@ -7,8 +7,10 @@ speaks natively.
 
 from __future__ import annotations
 
+import datetime
+
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Union
 from urllib.parse import urlsplit
 
 import grpc
@@ -108,9 +110,32 @@ def _entity_column(key: str, values: Any) -> serving_pb2.EntityColumn:
     )
 
 
+AsOf = Union[datetime.datetime, Mapping[str, int]]
+"""A past point to read at: an aware datetime (naive ones are taken as UTC), or
+exact Iceberg snapshot ids per feature view (as a response's snapshot_ids report)."""
+
+
+def as_of_proto(point: AsOf) -> serving_pb2.AsOf:
+    """Converts a datetime or a {view: snapshot_id} mapping to a floe.v1.AsOf."""
+    msg = serving_pb2.AsOf()
+    if isinstance(point, datetime.datetime):
+        if point.tzinfo is None:
+            point = point.replace(tzinfo=datetime.timezone.utc)
+        msg.time.FromDatetime(point.astimezone(datetime.timezone.utc))
+    elif isinstance(point, Mapping):
+        for view, snapshot in point.items():
+            msg.snapshots.snapshot_ids[str(view)] = int(snapshot)
+    else:
+        raise InvalidArgument(
+            f"as_of must be a datetime or a {{view: snapshot_id}} mapping, got {type(point).__name__}"
+        )
+    return msg
+
+
 def build_request(
     service_or_features: str | Sequence[str],
     entities: Mapping[str, Any],
+    as_of: AsOf | None = None,
 ) -> serving_pb2.GetOnlineFeaturesRequest:
     """Builds a GetOnlineFeaturesRequest.
 
@@ -120,8 +145,11 @@ def build_request(
         entities: Join key name to one id per row, e.g. ``{"user_id": [1, 2]}``.
             int ids (or an integer numpy array) are sent as int64, str ids as
             strings; the server checks them against the entity's key type.
+        as_of: Read as of a past point instead of the latest values (see AsOf).
     """
     req = serving_pb2.GetOnlineFeaturesRequest()
+    if as_of is not None:
+        req.as_of.CopyFrom(as_of_proto(as_of))
     if isinstance(service_or_features, str):
         if ":" in service_or_features:
             raise InvalidArgument(
@@ -190,8 +218,11 @@ class Client:
         service_or_features: str | Sequence[str],
         entities: Mapping[str, Any],
         timeout: float | None = None,
+        *,
+        as_of: AsOf | None = None,
     ) -> OnlineFeatures:
-        """Reads the latest feature values of a batch of entity rows.
+        """Reads the latest feature values of a batch of entity rows (or, with
+        as_of, the values the online store held at a past point, from Iceberg).
 
         Args:
             service_or_features: A feature service name (its spec fixes the
@@ -200,6 +231,7 @@ class Client:
                 ``{"user_id": [1, 2, 3]}``; lists or 1-D numpy arrays of int or
                 str.
             timeout: Seconds before the call fails with DeadlineExceeded.
+            as_of: A datetime, or {view: snapshot_id} to replay exact snapshots.
 
         Returns:
             The values as numpy arrays; unknown entities come back with status
@@ -212,7 +244,7 @@ class Client:
             FloeError: Any other failure.
         """
         response = self.get_online_features_proto(
-            service_or_features, entities, timeout=timeout
+            service_or_features, entities, timeout=timeout, as_of=as_of
         )
         return OnlineFeatures.from_response(response)
 
@@ -221,9 +253,11 @@ class Client:
         service_or_features: str | Sequence[str],
         entities: Mapping[str, Any],
         timeout: float | None = None,
+        *,
+        as_of: AsOf | None = None,
     ) -> serving_pb2.GetOnlineFeaturesResponse:
         """Like get_online_features, but returns the response message as is."""
-        request = build_request(service_or_features, entities)
+        request = build_request(service_or_features, entities, as_of=as_of)
         try:
             response: serving_pb2.GetOnlineFeaturesResponse = (
                 self._serving.GetOnlineFeatures(request, timeout=timeout)
@@ -231,6 +265,48 @@ class Client:
         except grpc.RpcError as err:
             raise from_rpc_error(err) from err
         return response
+
+    def diff_features(
+        self,
+        service_or_features: str | Sequence[str],
+        entity: Mapping[str, Any],
+        from_: AsOf,
+        to: AsOf | None = None,
+        timeout: float | None = None,
+    ) -> tuple[OnlineFeatures, OnlineFeatures, tuple[str, ...]]:
+        """Compares one entity's features at two points in time.
+
+        Args:
+            entity: One id per join key, e.g. ``{"user_id": 42}`` (or a list of one).
+            from_: The earlier point; to: the later one (default: now).
+
+        Returns:
+            The features at each point (one row each) and the names of those whose
+            value or status changed.
+        """
+        rows = {
+            k: v if isinstance(v, (list, tuple)) else [v] for k, v in entity.items()
+        }
+        base = build_request(service_or_features, rows)
+        request = serving_pb2.DiffFeaturesRequest(entities=base.entities)
+        if base.HasField("features"):
+            request.features.CopyFrom(base.features)
+        else:
+            request.feature_service = base.feature_service
+        getattr(request, "from").CopyFrom(as_of_proto(from_))
+        if to is not None:
+            request.to.CopyFrom(as_of_proto(to))
+        try:
+            response: serving_pb2.DiffFeaturesResponse = self._serving.DiffFeatures(
+                request, timeout=timeout
+            )
+        except grpc.RpcError as err:
+            raise from_rpc_error(err) from err
+        return (
+            OnlineFeatures.from_response(getattr(response, "from")),
+            OnlineFeatures.from_response(response.to),
+            tuple(response.changed),
+        )
 
     def registry(
         self, timeout: float | None = None

@@ -70,6 +70,8 @@ class OnlineFeatures:
         tiers: Per feature view, the floe.v1 Tier each row was read from (int8).
         registry_version: Version hash of the registry that answered.
         row_count: Number of entity rows.
+        degraded: True when the server answered without its online store (it was
+            unreachable), from Iceberg; ``degraded_reason`` says why.
     """
 
     feature_names: tuple[str, ...]
@@ -81,6 +83,8 @@ class OnlineFeatures:
     tiers: dict[str, npt.NDArray[np.int8]]
     registry_version: str
     row_count: int
+    degraded: bool
+    degraded_reason: str
 
     def __init__(
         self,
@@ -93,6 +97,8 @@ class OnlineFeatures:
         tiers: dict[str, npt.NDArray[np.int8]],
         registry_version: str,
         row_count: int,
+        degraded: bool = False,
+        degraded_reason: str = "",
     ) -> None:
         self.feature_names = tuple(feature_names)
         self.value_types = value_types
@@ -103,6 +109,8 @@ class OnlineFeatures:
         self.tiers = tiers
         self.registry_version = registry_version
         self.row_count = row_count
+        self.degraded = degraded
+        self.degraded_reason = degraded_reason
 
     @classmethod
     def from_response(
@@ -177,6 +185,8 @@ class OnlineFeatures:
             tiers=tiers,
             registry_version=response.registry_version,
             row_count=n,
+            degraded=response.degraded,
+            degraded_reason=response.degraded_reason,
         )
 
     def __len__(self) -> int:
