@@ -37,6 +37,8 @@ export default defineNuxtConfig({
       title: "Floe console",
       htmlAttrs: { lang: "en" },
       meta: [{ name: "description", content: "Floe operations console" }],
+      // An icon of our own, so the browser does not ask the server for /favicon.ico.
+      link: [{ rel: "icon", type: "image/svg+xml", href: "/console/favicon.svg" }],
     },
   },
   // No web fonts: the console must build and run with no network.
