@@ -14,7 +14,7 @@ const icons = [
   "chevron-left", "chevron-right", "chevron-up", "chevrons-left", "chevrons-right", "circle-alert",
   "circle-check", "circle-x", "copy", "copy-check", "ellipsis", "eye", "eye-off", "hash", "info",
   "lightbulb", "loader-circle", "menu", "minus", "monitor", "moon", "plus", "rotate-ccw", "search",
-  "square", "sun", "triangle-alert", "x",
+  "square", "sun", "pause", "play", "triangle-alert", "x",
   // The console's own.
   "activity", "clock", "database", "git-compare", "history", "layers", "network", "refresh-cw",
   "server-crash", "shield-alert", "table-2", "user-search", "wifi-off", "help-circle", "circle-help",

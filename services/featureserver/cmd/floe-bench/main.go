@@ -1,7 +1,12 @@
-// Command floe-bench load-tests Floe's online read path end to end and compares it
-// with reading the same keys from Redis directly. It is a benchmark, not a test:
-// `make bench` runs it after `make build`.
+// Command floe-bench load-tests Floe end to end. It is a benchmark, not a test:
+// `make bench` runs it after `make build`. It has two suites (--suite, default
+// all): "online", the online read path compared with reading the same keys from
+// Redis directly (described below), and "iceberg", issue 3's figures on a
+// 1M-row view in a local warehouse: the cache-aside miss path's point lookup,
+// materialization throughput into Redis, and freshness from an external commit
+// to the value served online (see iceberg.go).
 //
+// The online suite:
 // It starts a redis-server of its own on a loopback port (or uses --redis), writes
 // a bench project (two views of 25 features, services bench_10 and bench_50) with
 // CSV data into a temp dir, runs the real write path (`floe ingest`, then `floe
@@ -29,21 +34,30 @@ import (
 
 // runSettings are the flags of a run (also written to the JSON report).
 type runSettings struct {
-	FloeBin      string        `json:"floe_bin"`
-	Redis        string        `json:"redis,omitempty"`
-	RedisServer  string        `json:"redis_server"`
-	Entities     int           `json:"entities"`
-	Requests     int           `json:"requests"`
-	Warmup       int           `json:"warmup"`
-	Concurrency  int           `json:"concurrency"`
-	Duration     time.Duration `json:"duration_ns"`
-	LoadWarmup   time.Duration `json:"load_warmup_ns"`
-	Scenarios    string        `json:"scenarios"`
-	Protocols    string        `json:"protocols"`
-	Gzip         bool          `json:"gzip"`
-	Rounds       int           `json:"rounds"`
-	Seed         uint64        `json:"seed"`
-	ServerEnv    envList       `json:"server_env,omitempty"`
+	FloeBin     string        `json:"floe_bin"`
+	Redis       string        `json:"redis,omitempty"`
+	RedisServer string        `json:"redis_server"`
+	Entities    int           `json:"entities"`
+	Requests    int           `json:"requests"`
+	Warmup      int           `json:"warmup"`
+	Concurrency int           `json:"concurrency"`
+	Duration    time.Duration `json:"duration_ns"`
+	LoadWarmup  time.Duration `json:"load_warmup_ns"`
+	Scenarios   string        `json:"scenarios"`
+	Protocols   string        `json:"protocols"`
+	Gzip        bool          `json:"gzip"`
+	Rounds      int           `json:"rounds"`
+	Seed        uint64        `json:"seed"`
+	ServerEnv   envList       `json:"server_env,omitempty"`
+	Suite       string        `json:"suite"`
+	// The Iceberg suite's settings.
+	IceEntities  int           `json:"iceberg_entities"`
+	MissRequests int           `json:"miss_requests"`
+	MissBatches  int           `json:"miss_batches"`
+	MissWarmup   int           `json:"miss_warmup"`
+	FreshCommits int           `json:"freshness_commits"`
+	FreshPoll    time.Duration `json:"freshness_poll_ns"`
+	FreshTimeout time.Duration `json:"-"`
 	JSON         string        `json:"-"`
 	Keep         bool          `json:"-"`
 	ReadyTimeout time.Duration `json:"-"`
@@ -100,7 +114,15 @@ func parseFlags(args []string, stderr io.Writer) (runSettings, error) {
 	fs.StringVar(&s.Protocols, "protocols", "connect,grpc", "comma-separated Floe protocols: connect, grpc (the raw-redis baseline always runs)")
 	fs.BoolVar(&s.Gzip, "gzip", true, "let clients accept gzipped responses, as connect-go clients do by default")
 	fs.Uint64Var(&s.Seed, "seed", 1, "seed of the random entity ids")
-	fs.Var(&s.ServerEnv, "server-env", "KEY=VALUE added to floe serve's environment, e.g. GOGC=400 or FLOE_L1_ENABLED=true (repeatable)")
+	fs.Var(&s.ServerEnv, "server-env", "KEY=VALUE added to floe serve's environment, e.g. GOGC=400 or FLOE_L1_ENABLED=true (repeatable; the iceberg suite's own settings win over it)")
+	fs.StringVar(&s.Suite, "suite", suiteAll, "which suite to run: online (the read path vs raw Redis), iceberg (miss path, materialization, freshness on a 1M-row view), or all")
+	fs.IntVar(&s.IceEntities, "iceberg-entities", 500_000, "iceberg suite: entities of the view; the table holds two rows (versions) of each")
+	fs.IntVar(&s.MissRequests, "miss-requests", 1000, "iceberg suite: sequential 1-entity miss-path reads measured")
+	fs.IntVar(&s.MissBatches, "miss-batches", 200, "iceberg suite: sequential 10-entity miss-path reads measured")
+	fs.IntVar(&s.MissWarmup, "miss-warmup", 20, "iceberg suite: unrecorded 1-entity miss-path reads first (a tenth as many 10-entity ones, at least 2)")
+	fs.IntVar(&s.FreshCommits, "freshness-commits", 20, "iceberg suite: external commits whose freshness is measured")
+	fs.DurationVar(&s.FreshPoll, "freshness-poll", 10*time.Millisecond, "iceberg suite: how often the freshness poller reads the entity")
+	fs.DurationVar(&s.FreshTimeout, "freshness-timeout", 20*time.Second, "iceberg suite: how long a commit may take to be served online before it counts as failed")
 	fs.StringVar(&s.JSON, "json", "", "also write the figures to this JSON file")
 	fs.BoolVar(&s.Keep, "keep", false, "keep the temp dir (project, data, logs) after the run")
 	fs.DurationVar(&s.ReadyTimeout, "ready-timeout", time.Minute, "how long to wait for the server's /readyz")
@@ -126,6 +148,18 @@ func parseFlags(args []string, stderr io.Writer) (runSettings, error) {
 		return s, errors.New("--load-warmup must not be negative")
 	case s.Rounds < 1 || s.Rounds > s.Requests:
 		return s, errors.New("--rounds must be between 1 and --requests")
+	case s.Suite != suiteOnline && s.Suite != suiteIceberg && s.Suite != suiteAll:
+		return s, fmt.Errorf("--suite: unknown suite %q (want online, iceberg, all)", s.Suite)
+	case s.IceEntities < 100:
+		return s, errors.New("--iceberg-entities must be at least 100")
+	case s.MissRequests < 1 || s.MissBatches < 1:
+		return s, errors.New("--miss-requests and --miss-batches must be positive")
+	case s.MissWarmup < 0:
+		return s, errors.New("--miss-warmup must not be negative")
+	case s.FreshCommits < 1:
+		return s, errors.New("--freshness-commits must be positive")
+	case s.FreshPoll <= 0 || s.FreshTimeout <= 0:
+		return s, errors.New("--freshness-poll and --freshness-timeout must be positive")
 	}
 	if s.Redis != "" {
 		if err := checkLoopback(s.Redis); err != nil {
@@ -163,9 +197,51 @@ func splitList(s string) []string {
 	return out
 }
 
-// bench sets everything up, runs every pass and prints the report. It reports
-// false when some pass was invalid.
+// Suites.
+const (
+	suiteOnline  = "online"
+	suiteIceberg = "iceberg"
+	suiteAll     = "all"
+)
+
+// bench runs the selected suites, each printing its report, then writes the
+// JSON file. It reports false when some pass was invalid.
 func bench(ctx context.Context, s runSettings, stdout, stderr io.Writer) (bool, error) {
+	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "floe-bench: "+format+"\n", args...) }
+	rep := &jsonReport{Time: time.Now().UTC(), Settings: s}
+	ok := true
+	if s.Suite == suiteOnline || s.Suite == suiteAll {
+		good, err := benchOnline(ctx, s, stdout, logf, rep)
+		if err != nil {
+			return false, err
+		}
+		ok = ok && good
+	}
+	if s.Suite == suiteIceberg || s.Suite == suiteAll {
+		if rep.Environment.CPUs == 0 {
+			rep.Environment = environment{LoadAverageAtStart: loadAverage(), CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version()}
+		}
+		res, targets, err := benchIceberg(ctx, s, stdout, logf)
+		if err != nil {
+			return false, err
+		}
+		rep.Iceberg = toIcebergJSON(res)
+		rep.Targets = append(rep.Targets, targets...)
+		ok = ok && res.valid()
+	}
+	if s.JSON != "" {
+		if err := writeJSON(s.JSON, rep); err != nil {
+			return false, err
+		}
+		logf("wrote %s", s.JSON)
+	}
+	return ok, nil
+}
+
+// benchOnline runs the online suite: sets everything up, runs every pass, prints
+// the report and adds its figures to rep. It reports false when some pass was
+// invalid.
+func benchOnline(ctx context.Context, s runSettings, stdout io.Writer, logf func(string, ...any), rep *jsonReport) (bool, error) {
 	// Taken before the bench adds load of its own.
 	startLoad := loadAverage()
 	services := benchServices(benchViews())
@@ -180,7 +256,6 @@ func bench(ctx context.Context, s runSettings, stdout, stderr io.Writer) (bool, 
 		}
 		scenarios = append(scenarios, sc)
 	}
-	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "floe-bench: "+format+"\n", args...) }
 	rg, err := setUp(ctx, s, logf)
 	if rg != nil {
 		defer rg.close()
@@ -213,12 +288,9 @@ func bench(ctx context.Context, s runSettings, stdout, stderr io.Writer) (bool, 
 		s.Requests, s.Warmup, s.Concurrency, s.Duration, s.Rounds)
 	fmt.Fprint(stdout, "\n\n")
 	printTable(stdout, results, targets)
-	if s.JSON != "" {
-		if err := writeJSON(s.JSON, s, env, results, targets); err != nil {
-			return false, err
-		}
-		logf("wrote %s", s.JSON)
-	}
+	rep.Environment = env
+	rep.Results = onlineJSON(results)
+	rep.Targets = append(rep.Targets, targets...)
 	for _, r := range results {
 		if !r.valid() {
 			return false, nil

@@ -216,11 +216,14 @@ func printCPU(w io.Writer, results []*result) {
 // jsonReport is the --json file: the run's settings, environment and figures.
 // Durations are in milliseconds.
 type jsonReport struct {
-	Time        time.Time    `json:"time"`
-	Settings    runSettings  `json:"settings"`
-	Environment environment  `json:"environment"`
-	Results     []jsonResult `json:"results"`
-	Targets     []target     `json:"targets"`
+	Time        time.Time   `json:"time"`
+	Settings    runSettings `json:"settings"`
+	Environment environment `json:"environment"`
+	// Results are the online suite's; Iceberg is the iceberg suite's.
+	Results []jsonResult `json:"results"`
+	Iceberg *icebergJSON `json:"iceberg,omitempty"`
+	// Targets are the goals of both suites with their verdicts.
+	Targets []target `json:"targets"`
 }
 
 // environment describes the machine and versions the figures were taken on.
@@ -274,9 +277,9 @@ func toJSONPass(p *passResult, entities int) jsonPass {
 	}
 }
 
-// writeJSON writes the figures to path.
-func writeJSON(path string, s runSettings, env environment, results []*result, targets []target) error {
-	rep := jsonReport{Time: time.Now().UTC(), Settings: s, Environment: env, Targets: targets}
+// onlineJSON converts the online suite's results for the JSON file.
+func onlineJSON(results []*result) []jsonResult {
+	var out []jsonResult
 	for _, r := range results {
 		var perReq map[string]float64
 		if u := r.throughput.CPU; u != nil {
@@ -285,7 +288,7 @@ func writeJSON(path string, s runSettings, env environment, results []*result, t
 				perReq[name] = u.perRequest(name, r.throughput.reqPerSec())
 			}
 		}
-		rep.Results = append(rep.Results, jsonResult{
+		out = append(out, jsonResult{
 			CPUPerRequestUS: perReq, CPU: r.throughput.CPU,
 			Scenario: r.scenario.name, Protocol: r.protocol,
 			Entities: r.scenario.entities, Features: len(r.scenario.service.refs),
@@ -295,6 +298,11 @@ func writeJSON(path string, s runSettings, env environment, results []*result, t
 			RatioVsRaw: r.ratio,
 		})
 	}
+	return out
+}
+
+// writeJSON writes the report to path.
+func writeJSON(path string, rep *jsonReport) error {
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode JSON report: %w", err)

@@ -62,6 +62,8 @@ func (m *Materializer) Sync(ctx context.Context, v *registry.FeatureView, report
 	if report == nil {
 		report = func(Progress) {}
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if err := m.sync(ctx, v, report); err != nil {
 		return fmt.Errorf("materialize %s: %w", v.Name, err)
 	}

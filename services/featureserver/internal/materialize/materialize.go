@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -48,6 +49,10 @@ var _ Source = (*offline.Store)(nil)
 type Materializer struct {
 	src   Source
 	store online.Store
+	// mu serializes Sync: the server's follower and an operator's Materialize call
+	// must not interleave, or one could write an older snapshot's rows (and
+	// watermark) after the other wrote a newer one.
+	mu sync.Mutex
 }
 
 // New returns a Materializer reading src and writing store.

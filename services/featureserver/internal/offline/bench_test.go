@@ -143,20 +143,6 @@ func BenchmarkLookupScan(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("scan", func(b *testing.B) {
-		cpu0 := cpuTime()
-		for range b.N {
-			rdr, err := s.Scan(ctx, v, res.SnapshotID)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for rdr.Next() {
-			}
-			rdr.Release()
-		}
-		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
-	})
 	for _, size := range []int{1, 100} {
 		b.Run(fmt.Sprintf("ids=%d", size), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, uint64(size)))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -27,9 +26,6 @@ type AdminHandler struct {
 	off SnapshotLister
 	// stats returns the serving counters (telemetry.Metrics.Stats).
 	stats func() (*floev1.GetServingStatsResponse, error)
-	// mu serializes materializations: two at once would only race to write the
-	// same rows.
-	mu sync.Mutex
 }
 
 // SnapshotLister lists a view's Iceberg snapshots, oldest first (*offline.Store).
@@ -136,8 +132,6 @@ func (h *AdminHandler) Materialize(ctx context.Context, req *connect.Request[flo
 	if err != nil {
 		return toConnect(err)
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	var sendErr error
 	err = h.mat.Materialize(ctx, views, func(p materialize.Progress) {
 		if sendErr != nil {
