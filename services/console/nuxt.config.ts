@@ -20,6 +20,13 @@ const icons = [
   "server-crash", "shield-alert", "table-2", "user-search", "wifi-off", "help-circle", "circle-help",
 ].map((name) => `lucide:${name}`);
 
+const devProxy = Object.fromEntries(
+  ["ServingService", "RegistryService", "AdminService"].map((s) => [
+    `/floe.v1.${s}`,
+    { target: `${floeUrl}/floe.v1.${s}`, changeOrigin: true },
+  ]),
+);
+
 export default defineNuxtConfig({
   compatibilityDate: "2026-11-01",
   ssr: false,
@@ -30,6 +37,9 @@ export default defineNuxtConfig({
   // random build id, no app manifest polling) and fetch no payloads (SPA only).
   buildId: "floe-console",
   experimental: { appManifest: false, payloadExtraction: false },
+  // Nuxt 4.4's dev server cannot start an ssr: false app without the Vite
+  // environment API (its vite-node socket is never configured otherwise).
+  $development: { experimental: { viteEnvironmentApi: true } },
   telemetry: false,
   app: {
     baseURL: "/console/",
@@ -60,15 +70,11 @@ export default defineNuxtConfig({
   typescript: {
     tsConfig: { compilerOptions: { paths: { "@floe/client": [`${sdk}/index.ts`] } } },
   },
-  // `nuxt dev` forwards the API to a running Floe (make console-dev).
   nitro: {
     // One SPA shell is enough: the Go handler answers every client route with it.
     prerender: { crawlLinks: false, routes: ["/"] },
-    devProxy: Object.fromEntries(
-      ["ServingService", "RegistryService", "AdminService"].map((s) => [
-        `/floe.v1.${s}`,
-        { target: `${floeUrl}/floe.v1.${s}`, changeOrigin: true },
-      ]),
-    ),
+    // `nuxt dev` forwards the API to a running Floe (make console-dev). Nuxt's
+    // nitro config type does not list devProxy, hence the spread.
+    ...({ devProxy } as object),
   },
 });

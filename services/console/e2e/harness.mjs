@@ -18,6 +18,9 @@ export const repo = resolve(here, "../../..");
 export const screenshots = process.env.CONSOLE_SCREENSHOTS || join(repo, "test-output", "console");
 const dist = process.env.CONSOLE_DIST || join(repo, "services", "featureserver", "internal", "console", "dist");
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+// The pricing example by default; another spec directory of the same project can
+// be given (e.g. a pinned copy while specs/ is being edited).
+const specs = process.env.CONSOLE_E2E_SPECS || join(repo, "specs", "examples", "pricing");
 
 function floeBin() {
   const bin = process.env.FLOE_BIN || join(repo, "bin", "floe");
@@ -148,7 +151,7 @@ export async function start() {
   const port = await freePort();
   const floeUrl = `http://127.0.0.1:${port}`;
   const config = join(root, "floe.yaml");
-  writeFileSync(config, [`listen: 127.0.0.1:${port}`, `specs: ${join(repo, "specs", "examples", "pricing")}`, `data_dir: ${join(root, "data")}`, "online:", "  type: memory", ""].join("\n"));
+  writeFileSync(config, [`listen: 127.0.0.1:${port}`, `specs: ${specs}`, `data_dir: ${join(root, "data")}`, "online:", "  type: memory", ""].join("\n"));
 
   const out = await floe(bin, ["example-data", "--project", "pricing", "--out", join(root, "csv")]);
   const csv = {};

@@ -184,6 +184,23 @@ describe("Feature inspector", () => {
     expect(screen.getByText("internal: boom")).toBeTruthy();
   });
 
+  it("shows where a service's renamed (transformed) output was read from", async () => {
+    installFakeFloe({
+      ...healthy(),
+      GetOnlineFeatures: (req: never) => {
+        const res = answer(req);
+        res.columns[0]!.name = "age_bucket";
+        return res;
+      },
+    });
+    await renderSuspended(Inspector, { route: url42 });
+    const table = await screen.findByTestId("feature-table");
+    const row = within(table).getAllByRole("row").find((r) => r.textContent?.includes("age_bucket"))!;
+    expect(row.textContent).toContain("from user_profile:age");
+    expect(row.textContent).toContain("101"); // the snapshot of user_profile
+    expect(within(row).getByRole("link", { name: "user_profile" }).getAttribute("href")).toBe("/console/registry/views/user_profile");
+  });
+
   it("asks for every join key of a service that spans entities", async () => {
     installFakeFloe(healthy());
     await renderSuspended(Inspector, { route: "/?entity=card" });

@@ -10,6 +10,12 @@ const (
 	// PricingAgentV1 is feature service pricing_agent_v1. Observation vector of
 	// the pricing agent.
 	PricingAgentV1 = "pricing_agent_v1"
+
+	// PricingAgentV2 is feature service pricing_agent_v2. Observation vector of
+	// the pricing agent with its preprocessing declared here, so serving and
+	// training run the same transforms. Parameters were measured on the pricing
+	// tables; `floe fit` can replace them with fitted: true and a lock file.
+	PricingAgentV2 = "pricing_agent_v2"
 )
 
 // Features of view user_behavior, as "view:feature" references. Rolling
@@ -66,4 +72,18 @@ var PricingAgentV1Features = []string{
 	UserBehaviorCartAbandonRate7d,
 	UserBehaviorPriceSensitivity,
 	UserBehaviorIsPremium,
+}
+
+// PricingAgentV2Features lists the features of pricing_agent_v2 in the order
+// the model consumes them, which is also the order of the response columns.
+// Treat it as read-only.
+var PricingAgentV2Features = []string{
+	"age_bucket",
+	"city_index",
+	"sessions_7d_log",
+	"purchases_30d_log",
+	"avg_order_value_30d_z",
+	"cart_abandon_rate_7d",
+	UserBehaviorPriceSensitivity,
+	"is_premium",
 }

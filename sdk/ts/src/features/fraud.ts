@@ -78,8 +78,8 @@ export const fraudDetectorV1 = {
 } as const;
 
 /**
- * Feature values of feature service fraud_detector_v1, keyed by
- * "view:feature".
+ * Feature values of feature service fraud_detector_v1, keyed by output name
+ * ("view:feature" unless renamed).
  */
 export interface FraudDetectorV1Values {
   "card_activity:txn_count_1h": bigint;

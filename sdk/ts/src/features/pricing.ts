@@ -82,7 +82,8 @@ export const pricingAgentV1 = {
 } as const;
 
 /**
- * Feature values of feature service pricing_agent_v1, keyed by "view:feature".
+ * Feature values of feature service pricing_agent_v1, keyed by output name
+ * ("view:feature" unless renamed).
  */
 export interface PricingAgentV1Values {
   "user_profile:age": bigint;
@@ -95,9 +96,65 @@ export interface PricingAgentV1Values {
   "user_behavior:is_premium": boolean;
 }
 
+/**
+ * Feature service pricing_agent_v2, declared in
+ * specs/examples/pricing/pricing.yaml. Observation vector of the pricing agent
+ * with its preprocessing declared here, so serving and training run the same
+ * transforms. Parameters were measured on the pricing tables; `floe fit` can
+ * replace them with fitted: true and a lock file.
+ */
+export const pricingAgentV2 = {
+  name: "pricing_agent_v2",
+  description: "Observation vector of the pricing agent with its preprocessing declared here, so serving and training run the same transforms. Parameters were measured on the pricing tables; `floe fit` can replace them with fitted: true and a lock file.",
+  /** Feature references in the order the model consumes them. */
+  features: [
+    "age_bucket",
+    "city_index",
+    "sessions_7d_log",
+    "purchases_30d_log",
+    "avg_order_value_30d_z",
+    "cart_abandon_rate_7d",
+    "user_behavior:price_sensitivity",
+    "is_premium",
+  ],
+  /** Spec value type of each feature. */
+  valueTypes: {
+    age_bucket: "int64",
+    city_index: "int64",
+    sessions_7d_log: "double",
+    purchases_30d_log: "double",
+    avg_order_value_30d_z: "double",
+    cart_abandon_rate_7d: "double",
+    "user_behavior:price_sensitivity": "double",
+    is_premium: "double",
+  },
+  /** Dimension of each float_vector feature. */
+  dims: {},
+  /** Join keys a request must carry, with their spec types. */
+  entityKeys: {
+    user_id: "int64",
+  },
+} as const;
+
+/**
+ * Feature values of feature service pricing_agent_v2, keyed by output name
+ * ("view:feature" unless renamed).
+ */
+export interface PricingAgentV2Values {
+  age_bucket: bigint;
+  city_index: bigint;
+  sessions_7d_log: number;
+  purchases_30d_log: number;
+  avg_order_value_30d_z: number;
+  cart_abandon_rate_7d: number;
+  "user_behavior:price_sensitivity": number;
+  is_premium: number;
+}
+
 /** Every feature service of project pricing, by name. */
 export const featureServices = {
   pricing_agent_v1: pricingAgentV1,
+  pricing_agent_v2: pricingAgentV2,
 } as const;
 
 /** Name of a feature service of project pricing. */

@@ -102,6 +102,13 @@ export function selectorOf(reg: GetRegistryResponse, sel: EntitySelection) {
   return { case: "features" as const, value: create(FeatureRefsSchema, { refs }) };
 }
 
+/** The "view:feature" references a selection reads, in column order. */
+export function refsOf(reg: GetRegistryResponse, sel: EntitySelection): string[] {
+  const s = selectorOf(reg, sel);
+  if (s.case === "features") return s.value.refs;
+  return reg.featureServices.find((x) => x.name === s.value)?.features ?? [];
+}
+
 /** A point in time as the console's URLs carry it: an instant or pinned snapshots. */
 export type Point =
   | { kind: "time"; time: Date }

@@ -80,8 +80,10 @@ export const valueTypeLabels: Record<ValueType, string> = {
 
 /** One feature of a single-entity answer, flattened for a table. */
 export interface FeatureCell {
-  /** "view:feature". */
+  /** The column's name: "view:feature", or a feature service's output name. */
   name: string;
+  /** The "view:feature" the value was read from. */
+  ref: string;
   view: string;
   feature: string;
   valueType: ValueType;
@@ -93,16 +95,23 @@ export interface FeatureCell {
   tier: Tier;
 }
 
-/** Flattens row `row` of a response into one cell per feature, in response order. */
-export function cellsOf(res: GetOnlineFeaturesResponse, row = 0): FeatureCell[] {
+/**
+ * Flattens row `row` of a response into one cell per feature, in response
+ * order. `refs` gives the "view:feature" behind each column when columns carry
+ * other names (a feature service that renames or transforms its inputs answers
+ * with its own output names); by default the column name is the reference.
+ */
+export function cellsOf(res: GetOnlineFeaturesResponse, row = 0, refs: readonly string[] = []): FeatureCell[] {
   const views = new Map(res.views.map((v) => [v.view, v]));
-  return res.columns.map((c: FeatureColumn) => {
-    const [view = "", feature = c.name] = c.name.split(":");
+  return res.columns.map((c: FeatureColumn, i) => {
+    const ref = c.name.includes(":") ? c.name : (refs[i] ?? c.name);
+    const [view = "", feature = ref] = ref.split(":");
     const status = c.statuses[row] ?? FeatureStatus.UNSPECIFIED;
     const hasValue = status === FeatureStatus.PRESENT || status === FeatureStatus.EXPIRED;
     const vr = views.get(view);
     return {
       name: c.name,
+      ref,
       view,
       feature,
       valueType: c.valueType,

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/apache/iceberg-go"
 	"github.com/redis/go-redis/v9"
 
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
@@ -128,6 +130,9 @@ func (f *freshnessRun) valid() bool { return f.Errors == 0 && len(f.FromExit) > 
 // icebergResult is everything the Iceberg suite measured.
 type icebergResult struct {
 	Entities, Rows, Features int
+	// LoadAtStart is the 1-minute load average before the suite began, on CPUs.
+	LoadAtStart              float64
+	CPUs                     int
 	CSVBytes                 int64
 	GenerateTime, IngestTime time.Duration
 	IngestOut                string
@@ -168,7 +173,8 @@ func (r *iceRig) close() {
 func benchIceberg(ctx context.Context, s runSettings, stdout io.Writer, logf func(string, ...any)) (*icebergResult, []target, error) {
 	v := iceViewDef()
 	svc := iceServiceDef(v)
-	res := &icebergResult{Entities: s.IceEntities, Rows: s.IceEntities * iceVersions, Features: len(v.features)}
+	res := &icebergResult{Entities: s.IceEntities, Rows: s.IceEntities * iceVersions, Features: len(v.features),
+		LoadAtStart: loadAverage(), CPUs: runtime.NumCPU()}
 
 	rg := &iceRig{}
 	defer rg.close()
@@ -211,6 +217,12 @@ func benchIceberg(ctx context.Context, s runSettings, stdout io.Writer, logf fun
 	}
 	if rg.cfg, err = writeConfig(rg.dir, "127.0.0.1:"+strconv.Itoa(port), addr); err != nil {
 		return nil, nil, err
+	}
+	if len(s.IceTableProp) > 0 {
+		if err := setTableProps(ctx, rg.cfg, s.IceTableProp); err != nil {
+			return nil, nil, err
+		}
+		logf("iceberg: table properties set: %s", s.IceTableProp.String())
 	}
 	base := time.Now().UTC().Truncate(time.Second)
 	csvPath := filepath.Join(rg.dir, iceView+".csv")
@@ -273,7 +285,7 @@ func (r *iceRig) flush(ctx context.Context) error {
 
 // startServe starts `floe serve` on a fresh loopback port with env added, logging
 // to dir/<name>/floe-serve.log, and returns it with a Connect client.
-func (r *iceRig) startServe(ctx context.Context, s runSettings, name string, env []string) (*proc, floev1connect.ServingServiceClient, func(), error) {
+func (r *iceRig) startServe(ctx context.Context, s runSettings, name string, env []string, logf func(string, ...any)) (*proc, floev1connect.ServingServiceClient, func(), error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, nil, nil, err
@@ -291,6 +303,8 @@ func (r *iceRig) startServe(ctx context.Context, s runSettings, name string, env
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	// The pid, to attach a profiler (perf record -g -p PID) while the phase runs.
+	logf("iceberg: %s: floe serve pid %d on %s, log %s", name, srv.cmd.Process.Pid, listen, srv.log)
 	client, tr := newConnectClient(baseURL, 1, s.Gzip)
 	stop := func() {
 		tr.CloseIdleConnections()
@@ -316,7 +330,7 @@ func runMissPath(ctx context.Context, s runSettings, rg *iceRig, v benchView, sv
 	if err := rg.flush(ctx); err != nil {
 		return nil, err
 	}
-	srv, client, stop, err := rg.startServe(ctx, s, "miss", []string{"FLOE_MATERIALIZE_FOLLOW=false", "FLOE_NEGATIVE_CACHE_TTL=10ms"})
+	srv, client, stop, err := rg.startServe(ctx, s, "miss", []string{"FLOE_MATERIALIZE_FOLLOW=false", "FLOE_NEGATIVE_CACHE_TTL=10ms"}, logf)
 	if err != nil {
 		return nil, err
 	}
@@ -476,7 +490,7 @@ func runFreshness(ctx context.Context, s runSettings, rg *iceRig, v benchView, s
 	}
 	// Redis holds the whole view (materialized just before) and its watermark;
 	// the server starts in step and follows from there.
-	srv, client, stop, err := rg.startServe(ctx, s, "freshness", nil)
+	srv, client, stop, err := rg.startServe(ctx, s, "freshness", nil, logf)
 	if err != nil {
 		return nil, err
 	}
@@ -713,6 +727,47 @@ func snapshotTimes(ctx context.Context, cfg config.Config, commits []freshCommit
 	}
 	for i := range commits {
 		commits[i].SnapshotTime = byID[commits[i].SnapshotID]
+	}
+	return nil
+}
+
+// setTableProps creates the view's table (as `floe ingest` would) and sets the
+// given KEY=VALUE properties on it, which Iceberg writers honor from then on.
+func setTableProps(ctx context.Context, cfgPath string, kvs []string) error {
+	cfg, err := config.Load(cfgPath, nil)
+	if err != nil {
+		return err
+	}
+	reg, err := registry.LoadDir(cfg.Specs)
+	if err != nil {
+		return err
+	}
+	v, ok := reg.FeatureView(iceView)
+	if !ok {
+		return fmt.Errorf("no view %s", iceView)
+	}
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := offline.Open(octx, server.OfflineConfig(cfg))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tbl, err := st.EnsureTable(octx, v)
+	if err != nil {
+		return err
+	}
+	props := iceberg.Properties{}
+	for _, kv := range kvs {
+		k, val, _ := strings.Cut(kv, "=")
+		props[k] = val
+	}
+	tx := tbl.NewTransaction()
+	if err := tx.SetProperties(props); err != nil {
+		return fmt.Errorf("--iceberg-table-prop: %w", err)
+	}
+	if _, err := tx.Commit(octx); err != nil {
+		return fmt.Errorf("--iceberg-table-prop: commit: %w", err)
 	}
 	return nil
 }

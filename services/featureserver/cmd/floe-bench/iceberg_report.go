@@ -65,6 +65,9 @@ func verdict(met bool) string {
 func printIceberg(w io.Writer, s runSettings, r *icebergResult, targets []target) {
 	fmt.Fprintf(w, "\nFloe on Iceberg: view %s, %s rows (%s entities × %d versions, %d features), local warehouse (SQLite catalog, files on local disk), Redis online store\n",
 		iceView, thousands(float64(r.Rows)), thousands(float64(r.Entities)), iceVersions, r.Features)
+	if r.LoadAtStart > float64(r.CPUs)/2 {
+		fmt.Fprintf(w, "WARNING: the 1-minute load average was %.1f on %d CPUs when the suite started: other work was running, so wall-clock figures are inflated; the CPU columns are the steadier evidence.\n", r.LoadAtStart, r.CPUs)
+	}
 	fmt.Fprintf(w, "setup: CSV (%d MB) written in %s; `floe ingest` in %s: %s\n",
 		r.CSVBytes>>20, r.GenerateTime.Round(time.Millisecond), r.IngestTime.Round(time.Millisecond), r.IngestOut)
 
@@ -72,7 +75,7 @@ func printIceberg(w io.Writer, s runSettings, r *icebergResult, targets []target
 	fmt.Fprintln(w, "\n1. Miss path: `floe serve` on an empty Redis, follow off; sequential Connect reads, each of entities never read before, so each is an Iceberg point lookup")
 	fmt.Fprintln(w, "   (every answer checked: TIER_OFFLINE, the latest row's event time, every value PRESENT and equal to the row written)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "   read\treads\tp50\tp90\tp99\tmax\tmean\tfloe CPU/read\tredis CPU/read\t\tgoal\t")
+	fmt.Fprintln(tw, "   read\treads\tp50\tp90\tp99\tmax\tmean\tfloe CPU/read\tredis CPU/read\tother procs\t\tgoal\t")
 	for _, m := range r.Miss {
 		status, goal := "", ""
 		if !m.valid() {
@@ -87,9 +90,16 @@ func printIceberg(w io.Writer, s runSettings, r *icebergResult, targets []target
 			}
 			return ms(time.Duration(m.CPU.Procs[name] * m.CPU.Wall.Seconds() / float64(m.Requests) * float64(time.Second)))
 		}
-		fmt.Fprintf(tw, "   %dx%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", m.Batch, r.Features, m.Requests,
+		other := "-"
+		if m.CPU != nil {
+			other = fmt.Sprintf("%.2f cores", m.CPU.Other)
+			if m.CPU.Other > noisyCores {
+				other += " NOISY"
+			}
+		}
+		fmt.Fprintf(tw, "   %dx%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", m.Batch, r.Features, m.Requests,
 			ms(quantile(m.Latencies, 0.5)), ms(quantile(m.Latencies, 0.9)), ms(quantile(m.Latencies, 0.99)),
-			ms(quantile(m.Latencies, 1)), ms(mean(m.Latencies)), cpu("floe"), cpu("redis"), status, goal)
+			ms(quantile(m.Latencies, 1)), ms(mean(m.Latencies)), cpu("floe"), cpu("redis"), other, status, goal)
 	}
 	_ = tw.Flush()
 	for _, m := range r.Miss {
@@ -99,6 +109,13 @@ func printIceberg(w io.Writer, s runSettings, r *icebergResult, targets []target
 	}
 
 	// 2. Materialization.
+	for _, m := range r.Miss {
+		if m.CPU != nil && m.CPU.Other > noisyCores {
+			fmt.Fprintf(w, "   NOISY: other processes used more than %.1f cores during a miss pass; rerun on an idle machine.\n", noisyCores)
+			break
+		}
+	}
+
 	if m := r.Materialize; m != nil {
 		fmt.Fprintf(w, "\n2. Materialization: `floe materialize --view %s` into a flushed Redis (local mode)\n", iceView)
 		if m.Err != "" {
@@ -169,6 +186,7 @@ func minDur(sorted []time.Duration) time.Duration {
 // milliseconds.
 type icebergJSON struct {
 	View        string           `json:"view"`
+	LoadAtStart float64          `json:"load_average_at_start"`
 	Entities    int              `json:"entities"`
 	Rows        int              `json:"rows"`
 	Features    int              `json:"features"`
@@ -246,7 +264,7 @@ func toIcebergJSON(r *icebergResult) *icebergJSON {
 	if r == nil {
 		return nil
 	}
-	j := &icebergJSON{View: iceView, Entities: r.Entities, Rows: r.Rows, Features: r.Features, Valid: r.valid(),
+	j := &icebergJSON{View: iceView, LoadAtStart: r.LoadAtStart, Entities: r.Entities, Rows: r.Rows, Features: r.Features, Valid: r.valid(),
 		CSVBytes: r.CSVBytes, GenerateMS: msf(r.GenerateTime), IngestMS: msf(r.IngestTime)}
 	for _, m := range r.Miss {
 		mj := missJSON{Entities: m.Batch, Reads: m.Requests, Errors: m.Errors, FirstError: m.FirstErr, Valid: m.valid(),

@@ -58,6 +58,7 @@ type runSettings struct {
 	FreshCommits int           `json:"freshness_commits"`
 	FreshPoll    time.Duration `json:"freshness_poll_ns"`
 	FreshTimeout time.Duration `json:"-"`
+	IceTableProp envList       `json:"iceberg_table_props,omitempty"`
 	JSON         string        `json:"-"`
 	Keep         bool          `json:"-"`
 	ReadyTimeout time.Duration `json:"-"`
@@ -118,11 +119,12 @@ func parseFlags(args []string, stderr io.Writer) (runSettings, error) {
 	fs.StringVar(&s.Suite, "suite", suiteAll, "which suite to run: online (the read path vs raw Redis), iceberg (miss path, materialization, freshness on a 1M-row view), or all")
 	fs.IntVar(&s.IceEntities, "iceberg-entities", 500_000, "iceberg suite: entities of the view; the table holds two rows (versions) of each")
 	fs.IntVar(&s.MissRequests, "miss-requests", 1000, "iceberg suite: sequential 1-entity miss-path reads measured")
-	fs.IntVar(&s.MissBatches, "miss-batches", 200, "iceberg suite: sequential 10-entity miss-path reads measured")
+	fs.IntVar(&s.MissBatches, "miss-batches", 100, "iceberg suite: sequential 10-entity miss-path reads measured")
 	fs.IntVar(&s.MissWarmup, "miss-warmup", 20, "iceberg suite: unrecorded 1-entity miss-path reads first (a tenth as many 10-entity ones, at least 2)")
 	fs.IntVar(&s.FreshCommits, "freshness-commits", 20, "iceberg suite: external commits whose freshness is measured")
 	fs.DurationVar(&s.FreshPoll, "freshness-poll", 10*time.Millisecond, "iceberg suite: how often the freshness poller reads the entity")
 	fs.DurationVar(&s.FreshTimeout, "freshness-timeout", 20*time.Second, "iceberg suite: how long a commit may take to be served online before it counts as failed")
+	fs.Var(&s.IceTableProp, "iceberg-table-prop", "iceberg suite: KEY=VALUE set on the view's Iceberg table before the bulk ingest, to try another layout without rebuilding floe, e.g. write.parquet.row-group-limit=8192 or write.parquet.compression-codec=snappy (repeatable)")
 	fs.StringVar(&s.JSON, "json", "", "also write the figures to this JSON file")
 	fs.BoolVar(&s.Keep, "keep", false, "keep the temp dir (project, data, logs) after the run")
 	fs.DurationVar(&s.ReadyTimeout, "ready-timeout", time.Minute, "how long to wait for the server's /readyz")

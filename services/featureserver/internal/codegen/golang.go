@@ -64,6 +64,11 @@ func (p *project) golang() ([]byte, error) {
 		goComment(&b, "", fmt.Sprintf("%s lists the features of %s in the order the model consumes them, which is also the order of the response columns. Treat it as read-only.", ident, s.def.Name))
 		fmt.Fprintf(&b, "var %s = []string{\n", ident)
 		for _, f := range s.def.Features {
+			if f.Alias != "" {
+				// A transformed output has its own name, which no ref constant holds.
+				fmt.Fprintf(&b, "\t%q,\n", f.OutputName())
+				continue
+			}
 			fmt.Fprintf(&b, "\t%s,\n", camel(f.View.Name)+camel(f.Feature.Name))
 		}
 		b.WriteString("}\n")

@@ -13,6 +13,13 @@ var pythonReserved = []string{"None", "True", "False", "Any", "Final", "Mapping"
 
 // pythonDtype is the numpy dtype (as Python source) a feature's column has in the
 // SDK's OnlineFeatures.columns, so a model's input layer can be declared from it.
+// outputFeature describes what the server returns for a service feature: the
+// transform's output when it has one, the stored feature otherwise.
+func outputFeature(f registry.FeatureRef) *registry.Feature {
+	t, dim := f.Output()
+	return &registry.Feature{Name: f.OutputName(), Type: t, Dim: dim}
+}
+
 func pythonDtype(f *registry.Feature) (string, error) {
 	switch f.Type {
 	case registry.TypeInt64:
@@ -171,16 +178,16 @@ from floe.v1 import serving_pb2
 		fmt.Fprintf(&b, "    NAME: Final = %s\n", pyStr(s.def.Name))
 		refs := make([]string, len(s.def.Features))
 		for i, f := range s.def.Features {
-			refs[i] = f.Name()
+			refs[i] = f.OutputName()
 		}
 		pyTuple(&b, "    ", "FEATURES: Final = ", refs)
 		b.WriteString("    DTYPES: Final = {\n")
 		for _, f := range s.def.Features {
-			dt, err := pythonDtype(f.Feature)
+			dt, err := pythonDtype(outputFeature(f))
 			if err != nil {
 				return nil, err
 			}
-			fmt.Fprintf(&b, "        %s: %s,\n", pyStr(f.Name()), dt)
+			fmt.Fprintf(&b, "        %s: %s,\n", pyStr(f.OutputName()), dt)
 		}
 		b.WriteString("    }\n")
 		b.WriteString("    ENTITY_KEYS: Final = {\n")

@@ -112,19 +112,19 @@ func (p *project) typescript() ([]byte, error) {
 		b.WriteString("  /** Feature references in the order the model consumes them. */\n")
 		b.WriteString("  features: [\n")
 		for _, f := range s.def.Features {
-			fmt.Fprintf(&b, "    %s,\n", pyStr(f.Name()))
+			fmt.Fprintf(&b, "    %s,\n", pyStr(f.OutputName()))
 		}
 		b.WriteString("  ],\n")
 		b.WriteString("  /** Spec value type of each feature. */\n")
 		b.WriteString("  valueTypes: {\n")
 		for _, f := range s.def.Features {
-			fmt.Fprintf(&b, "    %s: %s,\n", tsKey(f.Name()), pyStr(f.Feature.Type.String()))
+			fmt.Fprintf(&b, "    %s: %s,\n", tsKey(f.OutputName()), pyStr(outputFeature(f).Type.String()))
 		}
 		b.WriteString("  },\n")
 		b.WriteString("  /** Dimension of each float_vector feature. */\n")
 		dims := 0
 		for _, f := range s.def.Features {
-			if f.Feature.Type == registry.TypeFloatVector {
+			if outputFeature(f).Type == registry.TypeFloatVector {
 				dims++
 			}
 		}
@@ -133,8 +133,8 @@ func (p *project) typescript() ([]byte, error) {
 		} else {
 			b.WriteString("  dims: {\n")
 			for _, f := range s.def.Features {
-				if f.Feature.Type == registry.TypeFloatVector {
-					fmt.Fprintf(&b, "    %s: %d,\n", tsKey(f.Name()), f.Feature.Dim)
+				if out := outputFeature(f); out.Type == registry.TypeFloatVector {
+					fmt.Fprintf(&b, "    %s: %d,\n", tsKey(f.OutputName()), out.Dim)
 				}
 			}
 			b.WriteString("  },\n")
@@ -146,14 +146,14 @@ func (p *project) typescript() ([]byte, error) {
 		}
 		b.WriteString("  },\n")
 		b.WriteString("} as const;\n\n")
-		tsDoc(&b, "", fmt.Sprintf("Feature values of feature service %s, keyed by \"view:feature\".", s.def.Name))
+		tsDoc(&b, "", fmt.Sprintf("Feature values of feature service %s, keyed by output name (\"view:feature\" unless renamed).", s.def.Name))
 		fmt.Fprintf(&b, "export interface %s {\n", valuesName)
 		for _, f := range s.def.Features {
-			t, err := tsValueType(f.Feature.Type)
+			t, err := tsValueType(outputFeature(f).Type)
 			if err != nil {
 				return nil, fmt.Errorf("feature %s: %w", f.Name(), err)
 			}
-			fmt.Fprintf(&b, "  %s: %s;\n", tsKey(f.Name()), t)
+			fmt.Fprintf(&b, "  %s: %s;\n", tsKey(f.OutputName()), t)
 		}
 		b.WriteString("}\n")
 	}

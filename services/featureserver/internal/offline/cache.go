@@ -24,7 +24,8 @@ import (
 //     that snapshot, whatever its age: a snapshot is immutable. A snapshot the
 //     cached table does not know triggers one catalog load.
 //   - A read of "the current snapshot" reuses the cached table if the catalog
-//     confirmed it current less than MetadataMaxAge ago.
+//     confirmed it current less than MetadataMaxAge ago. While the catalog is
+//     unreachable such reads keep using the cached table, however old.
 //   - CurrentSnapshot, Snapshots, RefreshTable and every write ask the catalog
 //     (with the SQL catalog, one indexed query tells whether the cached metadata
 //     is still current, so an unchanged table is not re-read).
@@ -109,8 +110,9 @@ func newer(a, b *table.Table) bool {
 }
 
 // tableAt returns the view's table with metadata that holds snapshotID, or, for
-// snapshotID 0, metadata confirmed current within MetadataMaxAge. It does not
-// check that snapshotID exists: a table reloaded for it may still lack it.
+// snapshotID 0, metadata confirmed current within MetadataMaxAge (or the last
+// seen, while the catalog is unreachable). It does not check that snapshotID
+// exists: a table reloaded for it may still lack it.
 func (s *Store) tableAt(ctx context.Context, v *registry.FeatureView, snapshotID int64) (*table.Table, error) {
 	tbl, confirmed := s.tables.get(cacheKey(Identifier(v)))
 	if tbl != nil {
@@ -121,7 +123,14 @@ func (s *Store) tableAt(ctx context.Context, v *registry.FeatureView, snapshotID
 			return tbl, nil
 		}
 	}
-	return s.freshTable(ctx, v)
+	fresh, err := s.freshTable(ctx, v)
+	if err != nil && tbl != nil && snapshotID == 0 && errors.Is(err, ErrUnavailable) {
+		// The catalog is down: a read of the current snapshot is served from
+		// the metadata last seen rather than failed (the warehouse may well be
+		// up), older than MetadataMaxAge for as long as the outage lasts.
+		return tbl, nil
+	}
+	return fresh, err
 }
 
 // freshTable returns the view's table as the catalog has it now, collapsing

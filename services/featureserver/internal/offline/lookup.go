@@ -10,6 +10,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
@@ -155,6 +156,7 @@ func (s *Store) lookup(ctx context.Context, v *registry.FeatureView, snapshotID 
 		return nil, nil
 	}
 	expr, keep := keys.filter(key)
+	ctx = compute.WithAllocator(ctx, lookupAllocator)
 	sc := p.tbl.Scan(
 		table.WithSnapshotID(p.snap.SnapshotID),
 		table.WithSelectedFields(p.fields...),

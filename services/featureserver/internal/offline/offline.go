@@ -87,7 +87,9 @@ type Config struct {
 	// asks for the current snapshot (LookupScan, Scan and SnapshotAsOf without a
 	// snapshot id, RecentSnapshot). Zero means DefaultMetadataMaxAge; a negative
 	// value reloads the table from the catalog on every such read. Reads of a
-	// given snapshot id reuse cached metadata that contains it whatever its age.
+	// given snapshot id reuse cached metadata that contains it whatever its age,
+	// and while the catalog is unreachable current-snapshot reads use the last
+	// metadata seen rather than fail.
 	MetadataMaxAge time.Duration
 	// MaxAffectedEntities is how many affected entities Changes lists before it
 	// gives up and asks for a full rescan instead (re-reading that many entities

@@ -160,7 +160,17 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 		t.Errorf("changes: %+v %v", cs, rows)
 	}
 
-	// A catalog that stays down: the error says so, and arrives promptly.
+	// A catalog that stays down: reads of the current snapshot keep using the
+	// metadata last seen, past the max age...
+	s.maxAge = time.Nanosecond
+	fc.failLoads.Store(1 << 30)
+	if got := lookupRows(t, s, v, 0, "3"); len(got) != 2 {
+		t.Errorf("lookup with the catalog down and metadata cached: %v", got)
+	}
+	if _, _, err := s.CurrentSnapshot(ctx, v); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("CurrentSnapshot with the catalog down: %v", err)
+	}
+	// ...but with nothing cached the error says so, and arrives promptly.
 	s.InvalidateTable(v)
 	fc.failLoads.Store(1 << 30)
 	start := time.Now()

@@ -49,7 +49,9 @@ func LoadDir(dir string) (*Registry, error) {
 	return Compile(files)
 }
 
-// Compile compiles spec files given as path → YAML content.
+// Compile compiles spec files given as path → YAML content. A file named
+// <spec>.lock.yaml is not a spec but the lock file of <spec>.yaml: the fitted
+// parameters of its steps marked fitted: true (see lockFile).
 func Compile(files map[string][]byte) (*Registry, error) {
 	var errs ErrorList
 	c := compiler{errs: &errs}
@@ -70,11 +72,20 @@ func Compile(files map[string][]byte) (*Registry, error) {
 			errs.add(path, line, "", "not valid YAML: %s", msg)
 			continue
 		}
+		if isLockPath(path) {
+			c.parseLock(path, &root)
+			continue
+		}
 		var f specFile
 		decodeStrict(path, &root, reflect.ValueOf(&f).Elem(), "", &errs)
 		c.files = append(c.files, parsedFile{path: path, spec: f})
 	}
 	reg := c.compile()
+	specs := map[string]bool{}
+	for _, f := range c.files {
+		specs[strings.TrimSuffix(f.path, filepath.Ext(f.path))] = true
+	}
+	c.checkLocks(specs)
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
@@ -89,6 +100,8 @@ type parsedFile struct {
 type compiler struct {
 	files []parsedFile
 	errs  *ErrorList
+	// locks are the lock files by path.
+	locks map[string]*parsedLock
 }
 
 func (c *compiler) compile() *Registry {
@@ -290,19 +303,55 @@ func (c *compiler) service(file, field string, s featureServiceSpec, r *Registry
 		ok = false
 	}
 	seen := map[string]bool{}
-	for i, ref := range s.Features {
+	outputs := map[string]bool{}
+	var lock *parsedLock
+	for i, fs := range s.Features {
 		ff := fmt.Sprintf("%s.features[%d]", field, i)
-		if seen[ref.Value] {
-			c.errs.add(file, ref.Line, ff, "%q is listed twice", ref.Value)
+		if fs.Ref == "" {
+			c.errs.add(file, fs.Line, ff+".ref", "is required: the feature to serve, as view:feature")
 			ok = false
 			continue
 		}
-		seen[ref.Value] = true
-		resolved, err := r.ResolveRef(ref.Value)
-		if err != nil {
-			c.errs.add(file, ref.Line, ff, "%v", err)
+		// A view feature appears once per service, raw or transformed: the read
+		// path maps each stored feature to one response column.
+		if seen[fs.Ref] {
+			c.errs.add(file, fs.Line, ff, "%q is listed twice", fs.Ref)
 			ok = false
 			continue
+		}
+		seen[fs.Ref] = true
+		resolved, err := r.ResolveRef(fs.Ref)
+		if err != nil {
+			c.errs.add(file, fs.Line, ff, "%v", err)
+			ok = false
+			continue
+		}
+		if fs.Name != "" {
+			if !c.name(file, fs.Line, ff+".name", fs.Name) {
+				ok = false
+				continue
+			}
+			resolved.Alias = fs.Name
+		}
+		if out := resolved.OutputName(); outputs[out] {
+			c.errs.add(file, fs.Line, ff+".name", "output name %q is used twice", out)
+			ok = false
+			continue
+		} else {
+			outputs[out] = true
+		}
+		if len(fs.Transform) > 0 {
+			lock = c.lockFor(file)
+			ch := c.chain(file, ff+".transform", fs.Transform, resolved.Feature, lock, s.Name, resolved.OutputName())
+			if ch == nil {
+				ok = false
+				continue
+			}
+			resolved.Transform = ch
+			resolved.OutputType, resolved.OutputDim = Type(ch.Out), ch.OutDim
+			if lock != nil && lock.used[[2]string{s.Name, resolved.OutputName()}] && svc.Fit == nil {
+				svc.Fit = &FitInfo{LockFile: lock.path, FittedAt: lock.lock.FittedAt, Snapshots: lock.lock.Snapshots}
+			}
 		}
 		svc.Features = append(svc.Features, resolved)
 	}
@@ -364,6 +413,11 @@ func version(r *Registry) string {
 		fmt.Fprintf(h, "service %s %q", s.Name, s.Description)
 		for _, f := range s.Features {
 			fmt.Fprintf(h, " %s", f.Name())
+			// Raw features hash as before, so adding transforms elsewhere leaves the
+			// meaning of older versions alone.
+			if f.Alias != "" || f.Transform != nil {
+				fmt.Fprintf(h, "{name=%q transform=%q}", f.Alias, f.Transform.String())
+			}
 		}
 		h.Write([]byte{'\n'})
 	}

@@ -7,6 +7,8 @@ package registry
 import (
 	"fmt"
 	"time"
+
+	"floe.dev/floe/services/featureserver/internal/transform"
 )
 
 // Type is the closed set of value types a feature or join key may have.
@@ -124,14 +126,42 @@ func (v *FeatureView) Feature(name string) (*Feature, bool) {
 	return f, ok
 }
 
-// FeatureRef is a resolved "view:feature" reference.
+// FeatureRef is a resolved "view:feature" reference and, in a feature service, how the
+// server returns it: raw, or through a transform chain.
 type FeatureRef struct {
 	View    *FeatureView
 	Feature *Feature
+	// Alias is the output name given in the spec (name:), "" when none.
+	Alias string
+	// Transform is the compiled chain to apply to the feature's values; nil when the
+	// feature is served raw.
+	Transform *transform.Chain
+	// OutputType and OutputDim are the type (and float_vector dim) of the values the
+	// server returns: the feature's own when raw, the chain's output when transformed.
+	// They are set by the registry; for a FeatureRef built by hand use Output().
+	OutputType Type
+	OutputDim  int
 }
 
 // Name returns the reference as written: "view:feature".
 func (r FeatureRef) Name() string { return r.View.Name + ":" + r.Feature.Name }
+
+// OutputName is the name of the returned column: the alias when the spec gives one,
+// else "view:feature".
+func (r FeatureRef) OutputName() string {
+	if r.Alias != "" {
+		return r.Alias
+	}
+	return r.Name()
+}
+
+// Output returns the type and float_vector dim of the returned values.
+func (r FeatureRef) Output() (Type, int) {
+	if r.Transform != nil {
+		return Type(r.Transform.Out), r.Transform.OutDim
+	}
+	return r.Feature.Type, r.Feature.Dim
+}
 
 // FeatureService is a model's input contract: an ordered list of features.
 type FeatureService struct {
@@ -139,6 +169,17 @@ type FeatureService struct {
 	Description string
 	Features    []FeatureRef
 	Location    Location
+	// Fit is set when a step of the service is fitted: the lock file its parameters
+	// came from and the Iceberg snapshots they were fitted on.
+	Fit *FitInfo
+}
+
+// FitInfo describes the lock file behind a feature service's fitted parameters.
+type FitInfo struct {
+	LockFile string
+	FittedAt string
+	// Snapshots maps an Iceberg table ("namespace.table") to the snapshot id read.
+	Snapshots map[string]int64
 }
 
 // Registry is the compiled, validated set of definitions. It is immutable once built.
@@ -185,7 +226,7 @@ func (r *Registry) ResolveRef(ref string) (FeatureRef, error) {
 	if !ok {
 		return FeatureRef{}, fmt.Errorf("feature reference %q: feature view %q has no feature %q", ref, viewName, featName)
 	}
-	return FeatureRef{View: v, Feature: f}, nil
+	return FeatureRef{View: v, Feature: f, OutputType: f.Type, OutputDim: f.Dim}, nil
 }
 
 func splitRef(ref string) (view, feature string, ok bool) {

@@ -54,4 +54,45 @@ func TestJSONSchemaMatchesLoader(t *testing.T) {
 	check("feature view", keys(schema.Defs["feature_view"].Properties), fields(featureViewSpec{}))
 	check("feature", keys(schema.Defs["feature"].Properties), fields(featureSpec{}))
 	check("feature service", keys(schema.Defs["feature_service"].Properties), fields(featureServiceSpec{}))
+
+	// Transforms: the service feature mapping, the step mapping, every step's
+	// parameters and the lock file.
+	var defs struct {
+		Defs map[string]struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+			OneOf      []struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"oneOf"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(data, &defs); err != nil {
+		t.Fatal(err)
+	}
+	check("service feature", keys(defs.Defs["service_feature"].Properties), fields(serviceFeatureSpec{}))
+	var stepKeys string
+	for _, alt := range defs.Defs["transform_step"].OneOf {
+		if alt.Properties != nil {
+			stepKeys = keys(alt.Properties)
+		}
+	}
+	check("transform step", stepKeys, fields(transformStepSpec{}))
+	st := reflect.TypeOf(transformStepSpec{})
+	for i := 0; i < st.NumField(); i++ {
+		tag := st.Field(i).Tag.Get("yaml")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		params := st.Field(i).Type.Elem()
+		def, ok := defs.Defs["step_"+tag]
+		if !ok {
+			t.Errorf("schema has no $defs.step_%s", tag)
+			continue
+		}
+		got := keys(def.Properties)
+		if def.Properties == nil {
+			got = ""
+		}
+		check("step "+tag, got, strings.Join(sortedKeys(yamlFields(params)), ","))
+	}
+	check("lock file", keys(defs.Defs["lock_file"].Properties), fields(lockFile{}))
 }

@@ -29,6 +29,10 @@ func decodeStrict(file string, node *yaml.Node, out reflect.Value, path string, 
 		}
 		decodeStrict(file, node, out.Elem(), path, errs)
 	case reflect.Struct:
+		if sd, ok := out.Addr().Interface().(scalarDecoder); ok && node.Kind == yaml.ScalarNode {
+			sd.fromScalar(node.Line, node.Value)
+			return
+		}
 		if out.Type() == reflect.TypeOf(lineString{}) {
 			if node.Kind != yaml.ScalarNode {
 				errs.add(file, node.Line, path, "expected a single value, found %s", kindName(node))
@@ -61,6 +65,27 @@ func decodeStrict(file string, node *yaml.Node, out reflect.Value, path string, 
 			}
 			decodeStrict(file, value, out.Field(idx), join(path, name), errs)
 		}
+	case reflect.Map:
+		if node.Kind == yaml.ScalarNode && node.Tag == "!!null" {
+			return
+		}
+		if node.Kind != yaml.MappingNode {
+			errs.add(file, node.Line, path, "expected a mapping, found %s", kindName(node))
+			return
+		}
+		m := reflect.MakeMapWithSize(out.Type(), len(node.Content)/2)
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			key, value := node.Content[i], node.Content[i+1]
+			k := reflect.ValueOf(key.Value).Convert(out.Type().Key())
+			if m.MapIndex(k).IsValid() {
+				errs.add(file, key.Line, join(path, key.Value), "duplicate key")
+				continue
+			}
+			v := reflect.New(out.Type().Elem()).Elem()
+			decodeStrict(file, value, v, join(path, key.Value), errs)
+			m.SetMapIndex(k, v)
+		}
+		out.Set(m)
 	case reflect.Slice:
 		if node.Kind == yaml.ScalarNode && node.Tag == "!!null" {
 			return
@@ -83,6 +108,12 @@ func decodeStrict(file string, node *yaml.Node, out reflect.Value, path string, 
 			errs.add(file, node.Line, path, "expected %s, found %q", typeName(out.Type()), node.Value)
 		}
 	}
+}
+
+// scalarDecoder is a struct that may also be written as a single scalar (a short
+// form), e.g. a feature service feature given as a bare "view:feature".
+type scalarDecoder interface {
+	fromScalar(line int, value string)
 }
 
 // lineString is a scalar that remembers the line it was written on, for list items

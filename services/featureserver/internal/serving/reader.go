@@ -13,6 +13,7 @@ import (
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
 	"floe.dev/floe/services/featureserver/internal/online"
 	"floe.dev/floe/services/featureserver/internal/registry"
+	"floe.dev/floe/services/featureserver/internal/transform"
 )
 
 // DefaultMaxEntities is the largest number of entity rows one read may ask for
@@ -363,6 +364,11 @@ func (r *Reader) assemble(p *plan, n int, rs *rows, nowMicros int64) *floev1.Get
 			}
 		}
 	}
+	for i, c := range p.columns {
+		if c.ref.Transform != nil {
+			applyTransform(resp.Columns[i], &sink.cols[i], c.ref)
+		}
+	}
 	for tier, count := range served {
 		if count > 0 {
 			r.observe(floev1.Tier(tier), count)
@@ -386,7 +392,7 @@ type columnData struct {
 func (d *columnData) init(ref registry.FeatureRef, n int) *floev1.FeatureColumn {
 	f := ref.Feature
 	d.statuses = make([]floev1.FeatureStatus, n)
-	col := &floev1.FeatureColumn{Name: ref.Name(), ValueType: floev1.ValueType(f.Type), Statuses: d.statuses}
+	col := &floev1.FeatureColumn{Name: ref.OutputName(), ValueType: floev1.ValueType(f.Type), Statuses: d.statuses}
 	switch f.Type {
 	case registry.TypeInt64:
 		d.ints = make([]int64, n)
@@ -461,5 +467,45 @@ func (s *columnSink) Vector(i int, v []byte) {
 			dst[j] = math.Float32frombits(binary.LittleEndian.Uint32(v[j*4:]))
 		}
 		d.statuses[s.row] = s.status
+	}
+}
+
+// applyTransform replaces a decoded raw column by its transformed values. The raw
+// values are those of ref.Feature.Type (what the decoder wrote); a value is null for
+// the transform unless its status is PRESENT or EXPIRED. Statuses describe the source
+// row and are kept, except that a value the chain turned into null (cast of NaN) is
+// marked NULL.
+func applyTransform(col *floev1.FeatureColumn, d *columnData, ref registry.FeatureRef) {
+	in := transform.Column{Type: transform.Type(ref.Feature.Type), Ints: d.ints, Floats: d.floats, Strs: d.strs, Bools: d.bools, Null: make([]bool, len(d.statuses))}
+	for r, st := range d.statuses {
+		in.Null[r] = st != floev1.FeatureStatus_FEATURE_STATUS_PRESENT && st != floev1.FeatureStatus_FEATURE_STATUS_EXPIRED
+	}
+	out, err := ref.Transform.Apply(in)
+	if err != nil {
+		// The registry built the chain for ref.Feature.Type, so this cannot happen;
+		// if it does, no value of the column is trustworthy.
+		for r := range d.statuses {
+			d.statuses[r] = floev1.FeatureStatus_FEATURE_STATUS_UNAVAILABLE
+		}
+		return
+	}
+	for r := range d.statuses {
+		if out.IsNull(r) && !in.Null[r] {
+			d.statuses[r] = floev1.FeatureStatus_FEATURE_STATUS_NULL
+		}
+	}
+	t, dim := ref.Output()
+	col.ValueType = floev1.ValueType(t)
+	switch out.Type {
+	case transform.TypeInt64:
+		col.Values = &floev1.FeatureColumn_Int64Values{Int64Values: &floev1.Int64List{Values: out.Ints}}
+	case transform.TypeDouble:
+		col.Values = &floev1.FeatureColumn_DoubleValues{DoubleValues: &floev1.DoubleList{Values: out.Floats}}
+	case transform.TypeString:
+		col.Values = &floev1.FeatureColumn_StringValues{StringValues: &floev1.StringList{Values: out.Strs}}
+	case transform.TypeBool:
+		col.Values = &floev1.FeatureColumn_BoolValues{BoolValues: &floev1.BoolList{Values: out.Bools}}
+	case transform.TypeFloatVector:
+		col.Values = &floev1.FeatureColumn_FloatVectorValues{FloatVectorValues: &floev1.FloatVectorList{Dim: uint32(dim), Values: out.Vec}}
 	}
 }

@@ -16,6 +16,7 @@ from floe.v1 import serving_pb2
 
 __all__ = [
     "PricingAgentV1",
+    "PricingAgentV2",
 ]
 
 
@@ -46,6 +47,61 @@ class PricingAgentV1:
         "user_behavior:cart_abandon_rate_7d": np.float64,
         "user_behavior:price_sensitivity": np.float64,
         "user_behavior:is_premium": np.bool_,
+    }
+    ENTITY_KEYS: Final = {
+        "user_id": np.int64,
+    }
+
+    @classmethod
+    def from_response(
+        cls, response: serving_pb2.GetOnlineFeaturesResponse
+    ) -> OnlineFeatures:
+        """Converts a response, checking it holds FEATURES in this order."""
+        return OnlineFeatures.from_response(response, expected_features=cls.FEATURES)
+
+    @classmethod
+    def get(
+        cls,
+        client: Client,
+        entities: Mapping[str, Any],
+        timeout: float | None = None,
+    ) -> OnlineFeatures:
+        """Reads this service's features for the entity rows given by join key."""
+        return cls.from_response(
+            client.get_online_features_proto(cls.NAME, entities, timeout=timeout)
+        )
+
+
+class PricingAgentV2:
+    """Observation vector of the pricing agent with its preprocessing declared
+    here, so serving and training run the same transforms. Parameters were
+    measured on the pricing tables; `floe fit` can replace them with fitted:
+    true and a lock file.
+
+    Feature service ``pricing_agent_v2``, declared in
+    specs/examples/pricing/pricing.yaml.
+    """
+
+    NAME: Final = "pricing_agent_v2"
+    FEATURES: Final = (
+        "age_bucket",
+        "city_index",
+        "sessions_7d_log",
+        "purchases_30d_log",
+        "avg_order_value_30d_z",
+        "cart_abandon_rate_7d",
+        "user_behavior:price_sensitivity",
+        "is_premium",
+    )
+    DTYPES: Final = {
+        "age_bucket": np.int64,
+        "city_index": np.int64,
+        "sessions_7d_log": np.float64,
+        "purchases_30d_log": np.float64,
+        "avg_order_value_30d_z": np.float64,
+        "cart_abandon_rate_7d": np.float64,
+        "user_behavior:price_sensitivity": np.float64,
+        "is_premium": np.float64,
     }
     ENTITY_KEYS: Final = {
         "user_id": np.int64,
