@@ -1,0 +1,63 @@
+import datetime
+
+from floe.v1 import serving_pb2 as _serving_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class GetHistoricalFeaturesRequest(_message.Message):
+    __slots__ = ("feature_service", "features", "entity_rows_arrow_ipc", "snapshot_ids")
+    class SnapshotIdsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    FEATURE_SERVICE_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_ROWS_ARROW_IPC_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_IDS_FIELD_NUMBER: _ClassVar[int]
+    feature_service: str
+    features: _serving_pb2.FeatureRefs
+    entity_rows_arrow_ipc: bytes
+    snapshot_ids: _containers.ScalarMap[str, int]
+    def __init__(self, feature_service: _Optional[str] = ..., features: _Optional[_Union[_serving_pb2.FeatureRefs, _Mapping]] = ..., entity_rows_arrow_ipc: _Optional[bytes] = ..., snapshot_ids: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class GetHistoricalFeaturesResponse(_message.Message):
+    __slots__ = ("arrow_ipc_chunk", "manifest")
+    ARROW_IPC_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_FIELD_NUMBER: _ClassVar[int]
+    arrow_ipc_chunk: bytes
+    manifest: DatasetManifest
+    def __init__(self, arrow_ipc_chunk: _Optional[bytes] = ..., manifest: _Optional[_Union[DatasetManifest, _Mapping]] = ...) -> None: ...
+
+class DatasetManifest(_message.Message):
+    __slots__ = ("snapshot_ids", "spec_hash", "registry_version", "feature_service", "features", "entity_rows", "created_at")
+    class SnapshotIdsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    SNAPSHOT_IDS_FIELD_NUMBER: _ClassVar[int]
+    SPEC_HASH_FIELD_NUMBER: _ClassVar[int]
+    REGISTRY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_SERVICE_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_ROWS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    snapshot_ids: _containers.ScalarMap[str, int]
+    spec_hash: str
+    registry_version: str
+    feature_service: str
+    features: _containers.RepeatedScalarFieldContainer[str]
+    entity_rows: int
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, snapshot_ids: _Optional[_Mapping[str, int]] = ..., spec_hash: _Optional[str] = ..., registry_version: _Optional[str] = ..., feature_service: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., entity_rows: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,110 @@
+package serving
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"connectrpc.com/connect"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
+	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
+	"floe.dev/floe/services/featureserver/internal/registry"
+	"floe.dev/floe/services/featureserver/internal/training"
+)
+
+// chunkSize bounds one streamed message of Arrow IPC bytes, well under the 4 MiB
+// message limit gRPC clients apply by default.
+const chunkSize = 1 << 20
+
+// TrainingHandler implements floe.v1.TrainingService over training.Retrieve.
+type TrainingHandler struct {
+	floev1connect.UnimplementedTrainingServiceHandler
+	reg *registry.Registry
+	src training.Source
+}
+
+// NewTrainingHandler returns the TrainingService implementation.
+func NewTrainingHandler(reg *registry.Registry, src training.Source) *TrainingHandler {
+	return &TrainingHandler{reg: reg, src: src}
+}
+
+// GetHistoricalFeatures implements floe.v1.TrainingService.GetHistoricalFeatures.
+func (h *TrainingHandler) GetHistoricalFeatures(ctx context.Context, req *connect.Request[floev1.GetHistoricalFeaturesRequest], stream *connect.ServerStream[floev1.GetHistoricalFeaturesResponse]) error {
+	tr := training.Request{RegistryVersion: h.reg.Version, Snapshots: req.Msg.GetSnapshotIds()}
+	switch sel := req.Msg.GetSelector().(type) {
+	case *floev1.GetHistoricalFeaturesRequest_FeatureService:
+		svc, ok := h.reg.FeatureService(sel.FeatureService)
+		if !ok {
+			return toConnect(invalid("feature_service: unknown feature service %q", sel.FeatureService))
+		}
+		tr.Service = svc
+	case *floev1.GetHistoricalFeaturesRequest_Features:
+		p, err := planFromRefs(h.reg, sel.Features.GetRefs())
+		if err != nil {
+			return toConnect(invalid("%v", err))
+		}
+		for _, c := range p.columns {
+			tr.Features = append(tr.Features, c.ref)
+		}
+	default:
+		return toConnect(invalid("selector: set feature_service or features"))
+	}
+	rdr, err := ipc.NewReader(bytes.NewReader(req.Msg.GetEntityRowsArrowIpc()))
+	if err != nil {
+		return toConnect(invalid("entity_rows_arrow_ipc: not an Arrow IPC stream: %v", err))
+	}
+	defer rdr.Release()
+	tr.Entities = rdr
+	w := &chunkWriter{send: func(b []byte) error {
+		return stream.Send(&floev1.GetHistoricalFeaturesResponse{Payload: &floev1.GetHistoricalFeaturesResponse_ArrowIpcChunk{ArrowIpcChunk: b}})
+	}}
+	m, err := training.Retrieve(ctx, h.src, tr, w)
+	if err == nil {
+		err = w.flush()
+	}
+	if errors.Is(err, training.ErrBadRequest) {
+		return toConnect(invalid("%v", err))
+	}
+	if err != nil {
+		return toConnect(fmt.Errorf("historical features: %w", err))
+	}
+	return stream.Send(&floev1.GetHistoricalFeaturesResponse{Payload: &floev1.GetHistoricalFeaturesResponse_Manifest{Manifest: &floev1.DatasetManifest{
+		SnapshotIds: m.Snapshots, SpecHash: m.SpecHash, RegistryVersion: m.RegistryVersion,
+		FeatureService: m.FeatureService, Features: m.Features, EntityRows: m.EntityRows,
+		CreatedAt: timestamppb.New(m.CreatedAt),
+	}}})
+}
+
+// chunkWriter turns a byte stream into messages of at most chunkSize bytes.
+type chunkWriter struct {
+	buf  []byte
+	send func([]byte) error
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		take := min(chunkSize-len(w.buf), len(p))
+		w.buf = append(w.buf, p[:take]...)
+		p = p[take:]
+		if len(w.buf) == chunkSize {
+			if err := w.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (w *chunkWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	err := w.send(w.buf)
+	w.buf = nil // the sent slice now belongs to the message
+	return err
+}
