@@ -52,7 +52,7 @@ sdk/ts/node_modules/.package-lock.json: sdk/ts/package.json sdk/ts/package-lock.
 	cd sdk/ts && $(NPM_INSTALL)
 
 .PHONY: tools
-tools: $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go $(BUF) $(VENV)/.installed sdk/ts/node_modules/.package-lock.json ## install pinned generators, the Python venv and npm packages
+tools: $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go $(BUF) $(VENV)/.installed sdk/ts/node_modules/.package-lock.json services/console/node_modules/.package-lock.json ## install pinned generators, the Python venv and npm packages
 
 ## ---- build -------------------------------------------------------------------
 
@@ -90,7 +90,7 @@ lint: $(BUF) ## buf lint, buf breaking against main, gofmt, go vet
 ## ---- tests -------------------------------------------------------------------
 
 .PHONY: test
-test: test-go test-python test-ts ## the whole test suite (needs redis-server on PATH)
+test: test-go test-python test-ts test-console ## the whole test suite (needs redis-server, java, chromium: see .ci/run)
 
 # The Iceberg REST catalog server the tests start (Apache's test server, a jar from
 # Maven Central; scripts/fetch-rest-fixture.sh fetches it once into ~/.m2).
@@ -108,10 +108,29 @@ test-python: tools build ## Python SDK tests against a real server
 test-ts: tools build ## TypeScript client tests against a real server
 	cd sdk/ts && FLOE_BIN=$(FLOE) npm test
 
+CONSOLE := services/console
+FLOE_URL ?= http://127.0.0.1:8080
+
+$(CONSOLE)/node_modules/.package-lock.json: $(CONSOLE)/package.json $(CONSOLE)/package-lock.json
+	cd $(CONSOLE) && $(NPM_INSTALL)
+
+.PHONY: test-console
+test-console: build $(CONSOLE)/node_modules/.package-lock.json ## console: typecheck, component tests, end-to-end in Debian's chromium
+	cd $(CONSOLE) && npm test
+	cd $(CONSOLE) && FLOE_BIN=$(FLOE) npm run test:e2e
+
+.PHONY: console-dev
+console-dev: $(CONSOLE)/node_modules/.package-lock.json ## Nuxt dev server (http://localhost:3000/console/) against a running Floe at FLOE_URL
+	cd $(CONSOLE) && FLOE_URL=$(FLOE_URL) npx nuxt dev
+
+.PHONY: console-build
+console-build: $(CONSOLE)/node_modules/.package-lock.json ## rebuild the console embedded in bin/floe (commit internal/console/dist)
+	cd $(CONSOLE) && npm run build:embed
+
 ## ---- benchmarks --------------------------------------------------------------
 
 .PHONY: bench
-bench: build ## load-test the online read path against Redis on loopback (see README)
+bench: build ## load generator: online read path vs raw Redis, Iceberg miss path, materialization, freshness (see README)
 	go run ./$(SERVER)/cmd/floe-bench
 
 .PHONY: bench-go

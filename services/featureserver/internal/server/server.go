@@ -21,6 +21,7 @@ import (
 
 	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
 	"floe.dev/floe/services/featureserver/internal/config"
+	"floe.dev/floe/services/featureserver/internal/console"
 	"floe.dev/floe/services/featureserver/internal/materialize"
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/online"
@@ -168,6 +169,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.Handle("GET /v1/features/{entity}/{id}", serving.RESTHandler(reader))
+	mux.Handle("GET /console/", console.Handler())
+	mux.Handle("GET /{$}", http.RedirectHandler(console.Prefix, http.StatusFound))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
