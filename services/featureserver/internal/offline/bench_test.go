@@ -119,9 +119,13 @@ func BenchmarkScan(b *testing.B) {
 // BenchmarkLookupScan measures the miss path's point lookup on a user_behavior
 // table of FLOE_BENCH_ROWS rows (two per entity) in a local warehouse, with the
 // table cache warm: LookupScan of 1 and of 100 random entities, then reading
-// every row returned. It reports p50 and p99 latencies. For the figures:
+// every row returned. It reports p50 and p99 latencies and CPU time per lookup.
+// FLOE_BENCH_ROW_GROUP sets another Parquet row group size and
+// FLOE_BENCH_NO_FAST_PATH=1 reads through iceberg-go's reader only, for
+// comparisons. For the figures:
 //
-//	FLOE_BENCH_ROWS=1000000 go test -run '^$' -bench LookupScan -benchtime 2000x ./internal/offline/
+//	FLOE_BENCH_ROWS=1000000 go test -run '^$' -bench 'LookupScan/ids=1$' -benchtime 2000x ./internal/offline/
+//	FLOE_BENCH_ROWS=1000000 go test -run '^$' -bench 'LookupScan/ids=100$' -benchtime 100x ./internal/offline/
 func BenchmarkLookupScan(b *testing.B) {
 	n := benchRows(b)
 	users := max(n/2, 1)
@@ -132,6 +136,7 @@ func BenchmarkLookupScan(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	s.noFastPath = os.Getenv("FLOE_BENCH_NO_FAST_PATH") != ""
 	runtime.GC() // the ingest's garbage is not the lookups' cost
 	for _, size := range []int{1, 100} {
 		b.Run(fmt.Sprintf("ids=%d", size), func(b *testing.B) {

@@ -78,8 +78,8 @@ type ChangeSet struct {
 // deletes on columns without the join key, delete files removed outside a
 // replace, or more Affected entities than MaxAffectedEntities.
 //
-// Transient errors while planning are retried within the context's deadline.
-// Errors wrap ErrNoSuchTable, ErrNoSuchSnapshot (`to` unknown),
+// Transient errors while planning are retried within the context's deadline,
+// and while reading Appended file by file (see ChangeSet). Errors wrap ErrNoSuchTable, ErrNoSuchSnapshot (`to` unknown),
 // ErrSchemaMismatch or ErrUnavailable.
 func (s *Store) Changes(ctx context.Context, v *registry.FeatureView, fromExclusive, to int64) (*ChangeSet, error) {
 	var cs *ChangeSet
@@ -135,11 +135,9 @@ func (s *Store) changes(ctx context.Context, v *registry.FeatureView, from, to i
 	if from == 0 {
 		chain := table.AncestorsOf(to, lookup)
 		slices.Reverse(chain)
-		sc := tbl.Scan(table.WithSnapshotID(to), table.WithSelectedFields(fields...))
-		tasks, err := sc.PlanFiles(ctx)
-		_ = sc.Close()
+		tasks, err := s.plans.get(ctx, tbl, to)
 		if err != nil {
-			return nil, fmt.Errorf("plan files of snapshot %d: %w", to, classify(err))
+			return nil, err
 		}
 		return &ChangeSet{Appended: newTaskReader(ctx, v, tbl, to, fields, tasks, nil), Snapshots: snapshotIDs(chain)}, nil
 	}

@@ -3,6 +3,7 @@ package offline
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
@@ -31,8 +31,13 @@ const maxInListIDs = 1024
 //
 // The scan filters on the join key, so Iceberg prunes data files and Parquet row
 // groups by their min/max statistics; Floe's tables are sorted by key, so a few
-// ids read a few row groups. Table metadata and manifest lists come from the
-// Store's cache (see RefreshTable). Rows come in no particular order.
+// ids read a few row groups. Table metadata comes from the Store's cache (see
+// RefreshTable) and the snapshot's file plan (its manifests, read once per
+// snapshot) from a plan cache, so a lookup reads only the data files whose key
+// bounds may hold an id. In a data file without deletes, the rows are located
+// by reading the join key column of the admitted row groups and decoded from
+// there (see fastlookup.go); files with deletes go through iceberg-go's reader,
+// which applies them. Rows come in no particular order.
 //
 // The rows are read in full before LookupScan returns, so a transient catalog
 // or object store error anywhere in the read is retried (with backoff, within
@@ -155,8 +160,44 @@ func (s *Store) lookup(ctx context.Context, v *registry.FeatureView, snapshotID 
 	if tasks = pruneTasks(tasks, keyField.ID, keys); len(tasks) == 0 {
 		return nil, nil
 	}
+	fs, err := p.tbl.FS(ctx)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var (
+		out  []arrow.RecordBatch
+		slow []table.FileScanTask
+	)
+	release := func() {
+		for _, r := range out {
+			r.Release()
+		}
+	}
+	want := ArrowSchema(v)
+	conv := func(got *arrow.Schema) (*normalizer, error) { return newNormalizer(ctx, got, want) }
+	for _, t := range tasks {
+		if !fastEligible(t) || s.noFastPath {
+			slow = append(slow, t)
+			continue
+		}
+		recs, err := s.fastLookup(ctx, v, fs, p, t, keyField.ID, keys, conv)
+		if errors.Is(err, errNotFast) {
+			slow = append(slow, t)
+			continue
+		}
+		if err != nil {
+			release()
+			return nil, err
+		}
+		out = append(out, recs...)
+	}
+	if len(slow) == 0 {
+		return out, nil
+	}
+
+	// Files with deletes to apply (or that the fast path cannot read) go
+	// through iceberg-go's reader.
 	expr, keep := keys.filter(key)
-	ctx = compute.WithAllocator(ctx, lookupAllocator)
 	sc := p.tbl.Scan(
 		table.WithSnapshotID(p.snap.SnapshotID),
 		table.WithSelectedFields(p.fields...),
@@ -166,26 +207,25 @@ func (s *Store) lookup(ctx context.Context, v *registry.FeatureView, snapshotID 
 		// far more rows than the row group has.
 		table.WithArrowBatchSize(lookupBatchRows),
 	)
-	got, records, err := sc.ReadTasks(ctx, tasks)
+	got, records, err := sc.ReadTasks(ctx, slow)
 	if err != nil {
 		_ = sc.Close()
+		release()
 		return nil, classify(err)
 	}
 	rdr, err := newScanReader(ctx, v, sc, got, records, keep)
 	if err != nil {
+		release()
 		return nil, err
 	}
 	defer rdr.Release()
-	var out []arrow.RecordBatch
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
 		rec.Retain()
 		out = append(out, rec)
 	}
 	if err := rdr.Err(); err != nil {
-		for _, r := range out {
-			r.Release()
-		}
+		release()
 		return nil, err
 	}
 	return out, nil

@@ -115,6 +115,10 @@ type Store struct {
 	tables tableCache
 	// plans caches the file plans of recently read snapshots; see lookup.go.
 	plans planCache
+	// footers caches data file footers for the lookup fast path; see
+	// fastlookup.go. noFastPath turns that path off (tests compare the two).
+	footers    fileMetaCache
+	noFastPath bool
 	// maxAge is Config.MetadataMaxAge resolved.
 	maxAge time.Duration
 	// maxAffected is Config.MaxAffectedEntities resolved (negative: no limit).
