@@ -27,19 +27,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("%w: --mode: %v", errUsage, err)
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	reg, err := registry.LoadDir(cfg.Specs)
-	if err != nil {
-		return err
-	}
-	v, ok := reg.FeatureView(*view)
-	if !ok {
-		return fmt.Errorf("%w: unknown feature view %q (defined: %s)", errUsage, *view, viewNames(reg))
-	}
-	store, err := offline.Open(ctx, server.OfflineConfig(cfg))
+	v, store, err := openView(ctx, *cfgPath, *view)
 	if err != nil {
 		return err
 	}
@@ -52,6 +40,28 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "committed %d rows to %s as snapshot %d in %s\n", res.Rows, res.Table, res.SnapshotID, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// openView loads the configuration and specs, resolves a feature view by name and
+// opens the offline store: what every command about one view's table needs.
+func openView(ctx context.Context, cfgPath, name string) (*registry.FeatureView, *offline.Store, error) {
+	cfg, err := loadConfig(cfgPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := registry.LoadDir(cfg.Specs)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, ok := reg.FeatureView(name)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: unknown feature view %q (defined: %s)", errUsage, name, viewNames(reg))
+	}
+	store, err := offline.Open(ctx, server.OfflineConfig(cfg))
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, store, nil
 }
 
 func viewNames(reg *registry.Registry) string {

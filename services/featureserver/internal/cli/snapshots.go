@@ -6,10 +6,6 @@ import (
 	"io"
 	"text/tabwriter"
 	"time"
-
-	"floe.dev/floe/services/featureserver/internal/offline"
-	"floe.dev/floe/services/featureserver/internal/registry"
-	"floe.dev/floe/services/featureserver/internal/server"
 )
 
 func runSnapshots(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -22,19 +18,7 @@ func runSnapshots(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *view == "" {
 		return fmt.Errorf("%w: --view is required", errUsage)
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	reg, err := registry.LoadDir(cfg.Specs)
-	if err != nil {
-		return err
-	}
-	v, ok := reg.FeatureView(*view)
-	if !ok {
-		return fmt.Errorf("%w: unknown feature view %q (defined: %s)", errUsage, *view, viewNames(reg))
-	}
-	store, err := offline.Open(ctx, server.OfflineConfig(cfg))
+	v, store, err := openView(ctx, *cfgPath, *view)
 	if err != nil {
 		return err
 	}
