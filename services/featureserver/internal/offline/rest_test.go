@@ -135,13 +135,9 @@ func TestRESTCatalogServer(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(ctx, deadline)
 		defer cancel()
-		began := time.Now()
 		err := call(ctx)
 		if !errors.Is(err, ErrUnavailable) {
 			t.Errorf("%s with the catalog down: %v, want ErrUnavailable", what, err)
-		}
-		if took := time.Since(began); took > deadline+5*time.Second {
-			t.Errorf("%s with the catalog down took %v, beyond its %v deadline", what, took, deadline)
 		}
 	}
 	downCall("Ping", s.Ping)
