@@ -35,7 +35,7 @@ while read -r view file; do
   "$floe" ingest --config "$config" --view "$view" --file "$file"
 done < "$data/files.txt"
 
-echo "==> materializing the new snapshots into the server's online store"
+echo "==> materializing the new snapshots into the server's online store (its follower may already have)"
 "$floe" materialize --server "$url"
 
 echo "==> GET $url/v1/features/user/42"
