@@ -197,6 +197,26 @@ func TestEmbeddedEndToEnd(t *testing.T) {
 		if err != nil || svc.Msg.FeatureService.Features[0] != "user_profile:age" || svc.Msg.FeatureService.Location.Line == 0 {
 			t.Fatalf("GetFeatureService: %v %v", svc, err)
 		}
+		v2, err := c.GetFeatureService(context.Background(), connect.NewRequest(&floev1.GetFeatureServiceRequest{Name: "pricing_agent_v2"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The registry says what a transformed service returns, under which names.
+		transformed := 0
+		for i, o := range v2.Msg.FeatureService.Outputs {
+			if o.Ref != v2.Msg.FeatureService.Features[i] {
+				t.Errorf("output %d ref %q, feature %q", i, o.Ref, v2.Msg.FeatureService.Features[i])
+			}
+			if len(o.Transform) > 0 {
+				transformed++
+				if o.Name == o.Ref && o.ValueType == floev1.ValueType_VALUE_TYPE_UNSPECIFIED {
+					t.Errorf("transformed output %+v has no type", o)
+				}
+			}
+		}
+		if transformed == 0 {
+			t.Errorf("pricing_agent_v2 lists no transformed output: %v", v2.Msg.FeatureService.Outputs)
+		}
 		_, err = c.GetFeatureView(context.Background(), connect.NewRequest(&floev1.GetFeatureViewRequest{Name: "nope"}))
 		if connect.CodeOf(err) != connect.CodeNotFound {
 			t.Errorf("unknown view: %v", err)

@@ -76,6 +76,14 @@ func RegistryProto(reg *registry.Registry) *floev1.GetRegistryResponse {
 		ps := &floev1.FeatureService{Name: s.Name, Description: s.Description, Location: loc(s.Location)}
 		for _, f := range s.Features {
 			ps.Features = append(ps.Features, f.Name())
+			t, dim := f.Output()
+			out := &floev1.ServiceOutput{Name: f.OutputName(), Ref: f.Name(), ValueType: floev1.ValueType(t), Dim: uint32(dim)}
+			if f.Transform != nil {
+				for _, step := range f.Transform.Steps {
+					out.Transform = append(out.Transform, step.String())
+				}
+			}
+			ps.Outputs = append(ps.Outputs, out)
 		}
 		out.FeatureServices = append(out.FeatureServices, ps)
 	}

@@ -377,8 +377,11 @@ type FeatureService struct {
 	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Description string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	// Feature references "view:feature", in the order a model consumes them.
-	Features      []string      `protobuf:"bytes,3,rep,name=features,proto3" json:"features,omitempty"`
-	Location      *SpecLocation `protobuf:"bytes,4,opt,name=location,proto3" json:"location,omitempty"`
+	Features []string      `protobuf:"bytes,3,rep,name=features,proto3" json:"features,omitempty"`
+	Location *SpecLocation `protobuf:"bytes,4,opt,name=location,proto3" json:"location,omitempty"`
+	// What the service returns, one entry per feature in the same order: the
+	// response column name, its type and, for transformed features, the steps.
+	Outputs       []*ServiceOutput `protobuf:"bytes,5,rep,name=outputs,proto3" json:"outputs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -441,6 +444,94 @@ func (x *FeatureService) GetLocation() *SpecLocation {
 	return nil
 }
 
+func (x *FeatureService) GetOutputs() []*ServiceOutput {
+	if x != nil {
+		return x.Outputs
+	}
+	return nil
+}
+
+// ServiceOutput is one column a feature service returns.
+type ServiceOutput struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Response column name: "view:feature", or the spec's output name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The stored feature it is computed from, "view:feature".
+	Ref       string    `protobuf:"bytes,2,opt,name=ref,proto3" json:"ref,omitempty"`
+	ValueType ValueType `protobuf:"varint,3,opt,name=value_type,json=valueType,proto3,enum=floe.v1.ValueType" json:"value_type,omitempty"`
+	Dim       uint32    `protobuf:"varint,4,opt,name=dim,proto3" json:"dim,omitempty"`
+	// Transform steps in order with their parameters, in a canonical form (e.g.
+	// "log1p", "bucketize(boundaries=[18 40])"); empty when returned raw.
+	Transform     []string `protobuf:"bytes,5,rep,name=transform,proto3" json:"transform,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceOutput) Reset() {
+	*x = ServiceOutput{}
+	mi := &file_floe_v1_registry_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceOutput) ProtoMessage() {}
+
+func (x *ServiceOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_registry_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceOutput.ProtoReflect.Descriptor instead.
+func (*ServiceOutput) Descriptor() ([]byte, []int) {
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ServiceOutput) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ServiceOutput) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *ServiceOutput) GetValueType() ValueType {
+	if x != nil {
+		return x.ValueType
+	}
+	return ValueType_VALUE_TYPE_UNSPECIFIED
+}
+
+func (x *ServiceOutput) GetDim() uint32 {
+	if x != nil {
+		return x.Dim
+	}
+	return 0
+}
+
+func (x *ServiceOutput) GetTransform() []string {
+	if x != nil {
+		return x.Transform
+	}
+	return nil
+}
+
 type GetRegistryRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -449,7 +540,7 @@ type GetRegistryRequest struct {
 
 func (x *GetRegistryRequest) Reset() {
 	*x = GetRegistryRequest{}
-	mi := &file_floe_v1_registry_proto_msgTypes[6]
+	mi := &file_floe_v1_registry_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -461,7 +552,7 @@ func (x *GetRegistryRequest) String() string {
 func (*GetRegistryRequest) ProtoMessage() {}
 
 func (x *GetRegistryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[6]
+	mi := &file_floe_v1_registry_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -474,7 +565,7 @@ func (x *GetRegistryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRegistryRequest.ProtoReflect.Descriptor instead.
 func (*GetRegistryRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{6}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{7}
 }
 
 type GetRegistryResponse struct {
@@ -490,7 +581,7 @@ type GetRegistryResponse struct {
 
 func (x *GetRegistryResponse) Reset() {
 	*x = GetRegistryResponse{}
-	mi := &file_floe_v1_registry_proto_msgTypes[7]
+	mi := &file_floe_v1_registry_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -502,7 +593,7 @@ func (x *GetRegistryResponse) String() string {
 func (*GetRegistryResponse) ProtoMessage() {}
 
 func (x *GetRegistryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[7]
+	mi := &file_floe_v1_registry_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -515,7 +606,7 @@ func (x *GetRegistryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRegistryResponse.ProtoReflect.Descriptor instead.
 func (*GetRegistryResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{7}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetRegistryResponse) GetVersion() string {
@@ -554,7 +645,7 @@ type ListEntitiesRequest struct {
 
 func (x *ListEntitiesRequest) Reset() {
 	*x = ListEntitiesRequest{}
-	mi := &file_floe_v1_registry_proto_msgTypes[8]
+	mi := &file_floe_v1_registry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +657,7 @@ func (x *ListEntitiesRequest) String() string {
 func (*ListEntitiesRequest) ProtoMessage() {}
 
 func (x *ListEntitiesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[8]
+	mi := &file_floe_v1_registry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,7 +670,7 @@ func (x *ListEntitiesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEntitiesRequest.ProtoReflect.Descriptor instead.
 func (*ListEntitiesRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{8}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{9}
 }
 
 type ListEntitiesResponse struct {
@@ -592,7 +683,7 @@ type ListEntitiesResponse struct {
 
 func (x *ListEntitiesResponse) Reset() {
 	*x = ListEntitiesResponse{}
-	mi := &file_floe_v1_registry_proto_msgTypes[9]
+	mi := &file_floe_v1_registry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -604,7 +695,7 @@ func (x *ListEntitiesResponse) String() string {
 func (*ListEntitiesResponse) ProtoMessage() {}
 
 func (x *ListEntitiesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[9]
+	mi := &file_floe_v1_registry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -617,7 +708,7 @@ func (x *ListEntitiesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEntitiesResponse.ProtoReflect.Descriptor instead.
 func (*ListEntitiesResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{9}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListEntitiesResponse) GetVersion() string {
@@ -643,7 +734,7 @@ type GetEntityRequest struct {
 
 func (x *GetEntityRequest) Reset() {
 	*x = GetEntityRequest{}
-	mi := &file_floe_v1_registry_proto_msgTypes[10]
+	mi := &file_floe_v1_registry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -655,7 +746,7 @@ func (x *GetEntityRequest) String() string {
 func (*GetEntityRequest) ProtoMessage() {}
 
 func (x *GetEntityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[10]
+	mi := &file_floe_v1_registry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -668,7 +759,7 @@ func (x *GetEntityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntityRequest.ProtoReflect.Descriptor instead.
 func (*GetEntityRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{10}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetEntityRequest) GetName() string {
@@ -688,7 +779,7 @@ type GetEntityResponse struct {
 
 func (x *GetEntityResponse) Reset() {
 	*x = GetEntityResponse{}
-	mi := &file_floe_v1_registry_proto_msgTypes[11]
+	mi := &file_floe_v1_registry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -700,7 +791,7 @@ func (x *GetEntityResponse) String() string {
 func (*GetEntityResponse) ProtoMessage() {}
 
 func (x *GetEntityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[11]
+	mi := &file_floe_v1_registry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -713,7 +804,7 @@ func (x *GetEntityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntityResponse.ProtoReflect.Descriptor instead.
 func (*GetEntityResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{11}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetEntityResponse) GetVersion() string {
@@ -738,7 +829,7 @@ type ListFeatureViewsRequest struct {
 
 func (x *ListFeatureViewsRequest) Reset() {
 	*x = ListFeatureViewsRequest{}
-	mi := &file_floe_v1_registry_proto_msgTypes[12]
+	mi := &file_floe_v1_registry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -750,7 +841,7 @@ func (x *ListFeatureViewsRequest) String() string {
 func (*ListFeatureViewsRequest) ProtoMessage() {}
 
 func (x *ListFeatureViewsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[12]
+	mi := &file_floe_v1_registry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -763,7 +854,7 @@ func (x *ListFeatureViewsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFeatureViewsRequest.ProtoReflect.Descriptor instead.
 func (*ListFeatureViewsRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{12}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{13}
 }
 
 type ListFeatureViewsResponse struct {
@@ -776,7 +867,7 @@ type ListFeatureViewsResponse struct {
 
 func (x *ListFeatureViewsResponse) Reset() {
 	*x = ListFeatureViewsResponse{}
-	mi := &file_floe_v1_registry_proto_msgTypes[13]
+	mi := &file_floe_v1_registry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +879,7 @@ func (x *ListFeatureViewsResponse) String() string {
 func (*ListFeatureViewsResponse) ProtoMessage() {}
 
 func (x *ListFeatureViewsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[13]
+	mi := &file_floe_v1_registry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +892,7 @@ func (x *ListFeatureViewsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFeatureViewsResponse.ProtoReflect.Descriptor instead.
 func (*ListFeatureViewsResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{13}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListFeatureViewsResponse) GetVersion() string {
@@ -827,7 +918,7 @@ type GetFeatureViewRequest struct {
 
 func (x *GetFeatureViewRequest) Reset() {
 	*x = GetFeatureViewRequest{}
-	mi := &file_floe_v1_registry_proto_msgTypes[14]
+	mi := &file_floe_v1_registry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -839,7 +930,7 @@ func (x *GetFeatureViewRequest) String() string {
 func (*GetFeatureViewRequest) ProtoMessage() {}
 
 func (x *GetFeatureViewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[14]
+	mi := &file_floe_v1_registry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -852,7 +943,7 @@ func (x *GetFeatureViewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFeatureViewRequest.ProtoReflect.Descriptor instead.
 func (*GetFeatureViewRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{14}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetFeatureViewRequest) GetName() string {
@@ -872,7 +963,7 @@ type GetFeatureViewResponse struct {
 
 func (x *GetFeatureViewResponse) Reset() {
 	*x = GetFeatureViewResponse{}
-	mi := &file_floe_v1_registry_proto_msgTypes[15]
+	mi := &file_floe_v1_registry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +975,7 @@ func (x *GetFeatureViewResponse) String() string {
 func (*GetFeatureViewResponse) ProtoMessage() {}
 
 func (x *GetFeatureViewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[15]
+	mi := &file_floe_v1_registry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +988,7 @@ func (x *GetFeatureViewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFeatureViewResponse.ProtoReflect.Descriptor instead.
 func (*GetFeatureViewResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{15}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetFeatureViewResponse) GetVersion() string {
@@ -922,7 +1013,7 @@ type ListFeatureServicesRequest struct {
 
 func (x *ListFeatureServicesRequest) Reset() {
 	*x = ListFeatureServicesRequest{}
-	mi := &file_floe_v1_registry_proto_msgTypes[16]
+	mi := &file_floe_v1_registry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1025,7 @@ func (x *ListFeatureServicesRequest) String() string {
 func (*ListFeatureServicesRequest) ProtoMessage() {}
 
 func (x *ListFeatureServicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[16]
+	mi := &file_floe_v1_registry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1038,7 @@ func (x *ListFeatureServicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFeatureServicesRequest.ProtoReflect.Descriptor instead.
 func (*ListFeatureServicesRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{16}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{17}
 }
 
 type ListFeatureServicesResponse struct {
@@ -960,7 +1051,7 @@ type ListFeatureServicesResponse struct {
 
 func (x *ListFeatureServicesResponse) Reset() {
 	*x = ListFeatureServicesResponse{}
-	mi := &file_floe_v1_registry_proto_msgTypes[17]
+	mi := &file_floe_v1_registry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1063,7 @@ func (x *ListFeatureServicesResponse) String() string {
 func (*ListFeatureServicesResponse) ProtoMessage() {}
 
 func (x *ListFeatureServicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[17]
+	mi := &file_floe_v1_registry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1076,7 @@ func (x *ListFeatureServicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFeatureServicesResponse.ProtoReflect.Descriptor instead.
 func (*ListFeatureServicesResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{17}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListFeatureServicesResponse) GetVersion() string {
@@ -1011,7 +1102,7 @@ type GetFeatureServiceRequest struct {
 
 func (x *GetFeatureServiceRequest) Reset() {
 	*x = GetFeatureServiceRequest{}
-	mi := &file_floe_v1_registry_proto_msgTypes[18]
+	mi := &file_floe_v1_registry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1023,7 +1114,7 @@ func (x *GetFeatureServiceRequest) String() string {
 func (*GetFeatureServiceRequest) ProtoMessage() {}
 
 func (x *GetFeatureServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[18]
+	mi := &file_floe_v1_registry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1036,7 +1127,7 @@ func (x *GetFeatureServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFeatureServiceRequest.ProtoReflect.Descriptor instead.
 func (*GetFeatureServiceRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{18}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetFeatureServiceRequest) GetName() string {
@@ -1056,7 +1147,7 @@ type GetFeatureServiceResponse struct {
 
 func (x *GetFeatureServiceResponse) Reset() {
 	*x = GetFeatureServiceResponse{}
-	mi := &file_floe_v1_registry_proto_msgTypes[19]
+	mi := &file_floe_v1_registry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1159,7 @@ func (x *GetFeatureServiceResponse) String() string {
 func (*GetFeatureServiceResponse) ProtoMessage() {}
 
 func (x *GetFeatureServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[19]
+	mi := &file_floe_v1_registry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1172,7 @@ func (x *GetFeatureServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFeatureServiceResponse.ProtoReflect.Descriptor instead.
 func (*GetFeatureServiceResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{19}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetFeatureServiceResponse) GetVersion() string {
@@ -1130,12 +1221,20 @@ const file_floe_v1_registry_proto_rawDesc = "" +
 	"\vttl_seconds\x18\x06 \x01(\x03R\n" +
 	"ttlSeconds\x12,\n" +
 	"\bfeatures\x18\a \x03(\v2\x10.floe.v1.FeatureR\bfeatures\x121\n" +
-	"\blocation\x18\b \x01(\v2\x15.floe.v1.SpecLocationR\blocation\"\x95\x01\n" +
+	"\blocation\x18\b \x01(\v2\x15.floe.v1.SpecLocationR\blocation\"\xc7\x01\n" +
 	"\x0eFeatureService\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1a\n" +
 	"\bfeatures\x18\x03 \x03(\tR\bfeatures\x121\n" +
-	"\blocation\x18\x04 \x01(\v2\x15.floe.v1.SpecLocationR\blocation\"\x14\n" +
+	"\blocation\x18\x04 \x01(\v2\x15.floe.v1.SpecLocationR\blocation\x120\n" +
+	"\aoutputs\x18\x05 \x03(\v2\x16.floe.v1.ServiceOutputR\aoutputs\"\x98\x01\n" +
+	"\rServiceOutput\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03ref\x18\x02 \x01(\tR\x03ref\x121\n" +
+	"\n" +
+	"value_type\x18\x03 \x01(\x0e2\x12.floe.v1.ValueTypeR\tvalueType\x12\x10\n" +
+	"\x03dim\x18\x04 \x01(\rR\x03dim\x12\x1c\n" +
+	"\ttransform\x18\x05 \x03(\tR\ttransform\"\x14\n" +
 	"\x12GetRegistryRequest\"\xdb\x01\n" +
 	"\x13GetRegistryResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12+\n" +
@@ -1190,7 +1289,7 @@ func file_floe_v1_registry_proto_rawDescGZIP() []byte {
 	return file_floe_v1_registry_proto_rawDescData
 }
 
-var file_floe_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_floe_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_floe_v1_registry_proto_goTypes = []any{
 	(*SpecLocation)(nil),                // 0: floe.v1.SpecLocation
 	(*JoinKey)(nil),                     // 1: floe.v1.JoinKey
@@ -1198,58 +1297,61 @@ var file_floe_v1_registry_proto_goTypes = []any{
 	(*Feature)(nil),                     // 3: floe.v1.Feature
 	(*FeatureView)(nil),                 // 4: floe.v1.FeatureView
 	(*FeatureService)(nil),              // 5: floe.v1.FeatureService
-	(*GetRegistryRequest)(nil),          // 6: floe.v1.GetRegistryRequest
-	(*GetRegistryResponse)(nil),         // 7: floe.v1.GetRegistryResponse
-	(*ListEntitiesRequest)(nil),         // 8: floe.v1.ListEntitiesRequest
-	(*ListEntitiesResponse)(nil),        // 9: floe.v1.ListEntitiesResponse
-	(*GetEntityRequest)(nil),            // 10: floe.v1.GetEntityRequest
-	(*GetEntityResponse)(nil),           // 11: floe.v1.GetEntityResponse
-	(*ListFeatureViewsRequest)(nil),     // 12: floe.v1.ListFeatureViewsRequest
-	(*ListFeatureViewsResponse)(nil),    // 13: floe.v1.ListFeatureViewsResponse
-	(*GetFeatureViewRequest)(nil),       // 14: floe.v1.GetFeatureViewRequest
-	(*GetFeatureViewResponse)(nil),      // 15: floe.v1.GetFeatureViewResponse
-	(*ListFeatureServicesRequest)(nil),  // 16: floe.v1.ListFeatureServicesRequest
-	(*ListFeatureServicesResponse)(nil), // 17: floe.v1.ListFeatureServicesResponse
-	(*GetFeatureServiceRequest)(nil),    // 18: floe.v1.GetFeatureServiceRequest
-	(*GetFeatureServiceResponse)(nil),   // 19: floe.v1.GetFeatureServiceResponse
-	(ValueType)(0),                      // 20: floe.v1.ValueType
+	(*ServiceOutput)(nil),               // 6: floe.v1.ServiceOutput
+	(*GetRegistryRequest)(nil),          // 7: floe.v1.GetRegistryRequest
+	(*GetRegistryResponse)(nil),         // 8: floe.v1.GetRegistryResponse
+	(*ListEntitiesRequest)(nil),         // 9: floe.v1.ListEntitiesRequest
+	(*ListEntitiesResponse)(nil),        // 10: floe.v1.ListEntitiesResponse
+	(*GetEntityRequest)(nil),            // 11: floe.v1.GetEntityRequest
+	(*GetEntityResponse)(nil),           // 12: floe.v1.GetEntityResponse
+	(*ListFeatureViewsRequest)(nil),     // 13: floe.v1.ListFeatureViewsRequest
+	(*ListFeatureViewsResponse)(nil),    // 14: floe.v1.ListFeatureViewsResponse
+	(*GetFeatureViewRequest)(nil),       // 15: floe.v1.GetFeatureViewRequest
+	(*GetFeatureViewResponse)(nil),      // 16: floe.v1.GetFeatureViewResponse
+	(*ListFeatureServicesRequest)(nil),  // 17: floe.v1.ListFeatureServicesRequest
+	(*ListFeatureServicesResponse)(nil), // 18: floe.v1.ListFeatureServicesResponse
+	(*GetFeatureServiceRequest)(nil),    // 19: floe.v1.GetFeatureServiceRequest
+	(*GetFeatureServiceResponse)(nil),   // 20: floe.v1.GetFeatureServiceResponse
+	(ValueType)(0),                      // 21: floe.v1.ValueType
 }
 var file_floe_v1_registry_proto_depIdxs = []int32{
-	20, // 0: floe.v1.JoinKey.value_type:type_name -> floe.v1.ValueType
+	21, // 0: floe.v1.JoinKey.value_type:type_name -> floe.v1.ValueType
 	1,  // 1: floe.v1.Entity.join_keys:type_name -> floe.v1.JoinKey
 	0,  // 2: floe.v1.Entity.location:type_name -> floe.v1.SpecLocation
-	20, // 3: floe.v1.Feature.value_type:type_name -> floe.v1.ValueType
+	21, // 3: floe.v1.Feature.value_type:type_name -> floe.v1.ValueType
 	3,  // 4: floe.v1.FeatureView.features:type_name -> floe.v1.Feature
 	0,  // 5: floe.v1.FeatureView.location:type_name -> floe.v1.SpecLocation
 	0,  // 6: floe.v1.FeatureService.location:type_name -> floe.v1.SpecLocation
-	2,  // 7: floe.v1.GetRegistryResponse.entities:type_name -> floe.v1.Entity
-	4,  // 8: floe.v1.GetRegistryResponse.feature_views:type_name -> floe.v1.FeatureView
-	5,  // 9: floe.v1.GetRegistryResponse.feature_services:type_name -> floe.v1.FeatureService
-	2,  // 10: floe.v1.ListEntitiesResponse.entities:type_name -> floe.v1.Entity
-	2,  // 11: floe.v1.GetEntityResponse.entity:type_name -> floe.v1.Entity
-	4,  // 12: floe.v1.ListFeatureViewsResponse.feature_views:type_name -> floe.v1.FeatureView
-	4,  // 13: floe.v1.GetFeatureViewResponse.feature_view:type_name -> floe.v1.FeatureView
-	5,  // 14: floe.v1.ListFeatureServicesResponse.feature_services:type_name -> floe.v1.FeatureService
-	5,  // 15: floe.v1.GetFeatureServiceResponse.feature_service:type_name -> floe.v1.FeatureService
-	6,  // 16: floe.v1.RegistryService.GetRegistry:input_type -> floe.v1.GetRegistryRequest
-	8,  // 17: floe.v1.RegistryService.ListEntities:input_type -> floe.v1.ListEntitiesRequest
-	10, // 18: floe.v1.RegistryService.GetEntity:input_type -> floe.v1.GetEntityRequest
-	12, // 19: floe.v1.RegistryService.ListFeatureViews:input_type -> floe.v1.ListFeatureViewsRequest
-	14, // 20: floe.v1.RegistryService.GetFeatureView:input_type -> floe.v1.GetFeatureViewRequest
-	16, // 21: floe.v1.RegistryService.ListFeatureServices:input_type -> floe.v1.ListFeatureServicesRequest
-	18, // 22: floe.v1.RegistryService.GetFeatureService:input_type -> floe.v1.GetFeatureServiceRequest
-	7,  // 23: floe.v1.RegistryService.GetRegistry:output_type -> floe.v1.GetRegistryResponse
-	9,  // 24: floe.v1.RegistryService.ListEntities:output_type -> floe.v1.ListEntitiesResponse
-	11, // 25: floe.v1.RegistryService.GetEntity:output_type -> floe.v1.GetEntityResponse
-	13, // 26: floe.v1.RegistryService.ListFeatureViews:output_type -> floe.v1.ListFeatureViewsResponse
-	15, // 27: floe.v1.RegistryService.GetFeatureView:output_type -> floe.v1.GetFeatureViewResponse
-	17, // 28: floe.v1.RegistryService.ListFeatureServices:output_type -> floe.v1.ListFeatureServicesResponse
-	19, // 29: floe.v1.RegistryService.GetFeatureService:output_type -> floe.v1.GetFeatureServiceResponse
-	23, // [23:30] is the sub-list for method output_type
-	16, // [16:23] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	6,  // 7: floe.v1.FeatureService.outputs:type_name -> floe.v1.ServiceOutput
+	21, // 8: floe.v1.ServiceOutput.value_type:type_name -> floe.v1.ValueType
+	2,  // 9: floe.v1.GetRegistryResponse.entities:type_name -> floe.v1.Entity
+	4,  // 10: floe.v1.GetRegistryResponse.feature_views:type_name -> floe.v1.FeatureView
+	5,  // 11: floe.v1.GetRegistryResponse.feature_services:type_name -> floe.v1.FeatureService
+	2,  // 12: floe.v1.ListEntitiesResponse.entities:type_name -> floe.v1.Entity
+	2,  // 13: floe.v1.GetEntityResponse.entity:type_name -> floe.v1.Entity
+	4,  // 14: floe.v1.ListFeatureViewsResponse.feature_views:type_name -> floe.v1.FeatureView
+	4,  // 15: floe.v1.GetFeatureViewResponse.feature_view:type_name -> floe.v1.FeatureView
+	5,  // 16: floe.v1.ListFeatureServicesResponse.feature_services:type_name -> floe.v1.FeatureService
+	5,  // 17: floe.v1.GetFeatureServiceResponse.feature_service:type_name -> floe.v1.FeatureService
+	7,  // 18: floe.v1.RegistryService.GetRegistry:input_type -> floe.v1.GetRegistryRequest
+	9,  // 19: floe.v1.RegistryService.ListEntities:input_type -> floe.v1.ListEntitiesRequest
+	11, // 20: floe.v1.RegistryService.GetEntity:input_type -> floe.v1.GetEntityRequest
+	13, // 21: floe.v1.RegistryService.ListFeatureViews:input_type -> floe.v1.ListFeatureViewsRequest
+	15, // 22: floe.v1.RegistryService.GetFeatureView:input_type -> floe.v1.GetFeatureViewRequest
+	17, // 23: floe.v1.RegistryService.ListFeatureServices:input_type -> floe.v1.ListFeatureServicesRequest
+	19, // 24: floe.v1.RegistryService.GetFeatureService:input_type -> floe.v1.GetFeatureServiceRequest
+	8,  // 25: floe.v1.RegistryService.GetRegistry:output_type -> floe.v1.GetRegistryResponse
+	10, // 26: floe.v1.RegistryService.ListEntities:output_type -> floe.v1.ListEntitiesResponse
+	12, // 27: floe.v1.RegistryService.GetEntity:output_type -> floe.v1.GetEntityResponse
+	14, // 28: floe.v1.RegistryService.ListFeatureViews:output_type -> floe.v1.ListFeatureViewsResponse
+	16, // 29: floe.v1.RegistryService.GetFeatureView:output_type -> floe.v1.GetFeatureViewResponse
+	18, // 30: floe.v1.RegistryService.ListFeatureServices:output_type -> floe.v1.ListFeatureServicesResponse
+	20, // 31: floe.v1.RegistryService.GetFeatureService:output_type -> floe.v1.GetFeatureServiceResponse
+	25, // [25:32] is the sub-list for method output_type
+	18, // [18:25] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_floe_v1_registry_proto_init() }
@@ -1264,7 +1366,7 @@ func file_floe_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_v1_registry_proto_rawDesc), len(file_floe_v1_registry_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from floe.v1 import types_pb2 as floe_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66loe/v1/registry.proto\x12\x07\x66loe.v1\x1a\x13\x66loe/v1/types.proto\"6\n\x0cSpecLocation\x12\x12\n\x04\x66ile\x18\x01 \x01(\tR\x04\x66ile\x12\x12\n\x04line\x18\x02 \x01(\rR\x04line\"P\n\x07JoinKey\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x31\n\nvalue_type\x18\x02 \x01(\x0e\x32\x12.floe.v1.ValueTypeR\tvalueType\"\xa0\x01\n\x06\x45ntity\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12-\n\tjoin_keys\x18\x03 \x03(\x0b\x32\x10.floe.v1.JoinKeyR\x08joinKeys\x12\x31\n\x08location\x18\x04 \x01(\x0b\x32\x15.floe.v1.SpecLocationR\x08location\"\x84\x01\n\x07\x46\x65\x61ture\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x31\n\nvalue_type\x18\x02 \x01(\x0e\x32\x12.floe.v1.ValueTypeR\tvalueType\x12\x10\n\x03\x64im\x18\x03 \x01(\rR\x03\x64im\x12 \n\x0b\x64\x65scription\x18\x04 \x01(\tR\x0b\x64\x65scription\"\xac\x02\n\x0b\x46\x65\x61tureView\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x16\n\x06\x65ntity\x18\x03 \x01(\tR\x06\x65ntity\x12!\n\x0csource_table\x18\x04 \x01(\tR\x0bsourceTable\x12*\n\x11\x65vent_time_column\x18\x05 \x01(\tR\x0f\x65ventTimeColumn\x12\x1f\n\x0bttl_seconds\x18\x06 \x01(\x03R\nttlSeconds\x12,\n\x08\x66\x65\x61tures\x18\x07 \x03(\x0b\x32\x10.floe.v1.FeatureR\x08\x66\x65\x61tures\x12\x31\n\x08location\x18\x08 \x01(\x0b\x32\x15.floe.v1.SpecLocationR\x08location\"\x95\x01\n\x0e\x46\x65\x61tureService\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x1a\n\x08\x66\x65\x61tures\x18\x03 \x03(\tR\x08\x66\x65\x61tures\x12\x31\n\x08location\x18\x04 \x01(\x0b\x32\x15.floe.v1.SpecLocationR\x08location\"\x14\n\x12GetRegistryRequest\"\xdb\x01\n\x13GetRegistryResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12+\n\x08\x65ntities\x18\x02 \x03(\x0b\x32\x0f.floe.v1.EntityR\x08\x65ntities\x12\x39\n\rfeature_views\x18\x03 \x03(\x0b\x32\x14.floe.v1.FeatureViewR\x0c\x66\x65\x61tureViews\x12\x42\n\x10\x66\x65\x61ture_services\x18\x04 \x03(\x0b\x32\x17.floe.v1.FeatureServiceR\x0f\x66\x65\x61tureServices\"\x15\n\x13ListEntitiesRequest\"]\n\x14ListEntitiesResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12+\n\x08\x65ntities\x18\x02 \x03(\x0b\x32\x0f.floe.v1.EntityR\x08\x65ntities\"&\n\x10GetEntityRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"V\n\x11GetEntityResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\'\n\x06\x65ntity\x18\x02 \x01(\x0b\x32\x0f.floe.v1.EntityR\x06\x65ntity\"\x19\n\x17ListFeatureViewsRequest\"o\n\x18ListFeatureViewsResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x39\n\rfeature_views\x18\x02 \x03(\x0b\x32\x14.floe.v1.FeatureViewR\x0c\x66\x65\x61tureViews\"+\n\x15GetFeatureViewRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"k\n\x16GetFeatureViewResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x37\n\x0c\x66\x65\x61ture_view\x18\x02 \x01(\x0b\x32\x14.floe.v1.FeatureViewR\x0b\x66\x65\x61tureView\"\x1c\n\x1aListFeatureServicesRequest\"{\n\x1bListFeatureServicesResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x42\n\x10\x66\x65\x61ture_services\x18\x02 \x03(\x0b\x32\x17.floe.v1.FeatureServiceR\x0f\x66\x65\x61tureServices\".\n\x18GetFeatureServiceRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"w\n\x19GetFeatureServiceResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12@\n\x0f\x66\x65\x61ture_service\x18\x02 \x01(\x0b\x32\x17.floe.v1.FeatureServiceR\x0e\x66\x65\x61tureService2\xf9\x04\n\x0fRegistryService\x12M\n\x0bGetRegistry\x12\x1b.floe.v1.GetRegistryRequest\x1a\x1c.floe.v1.GetRegistryResponse\"\x03\x90\x02\x01\x12P\n\x0cListEntities\x12\x1c.floe.v1.ListEntitiesRequest\x1a\x1d.floe.v1.ListEntitiesResponse\"\x03\x90\x02\x01\x12G\n\tGetEntity\x12\x19.floe.v1.GetEntityRequest\x1a\x1a.floe.v1.GetEntityResponse\"\x03\x90\x02\x01\x12\\\n\x10ListFeatureViews\x12 .floe.v1.ListFeatureViewsRequest\x1a!.floe.v1.ListFeatureViewsResponse\"\x03\x90\x02\x01\x12V\n\x0eGetFeatureView\x12\x1e.floe.v1.GetFeatureViewRequest\x1a\x1f.floe.v1.GetFeatureViewResponse\"\x03\x90\x02\x01\x12\x65\n\x13ListFeatureServices\x12#.floe.v1.ListFeatureServicesRequest\x1a$.floe.v1.ListFeatureServicesResponse\"\x03\x90\x02\x01\x12_\n\x11GetFeatureService\x12!.floe.v1.GetFeatureServiceRequest\x1a\".floe.v1.GetFeatureServiceResponse\"\x03\x90\x02\x01\x42)Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66loe/v1/registry.proto\x12\x07\x66loe.v1\x1a\x13\x66loe/v1/types.proto\"6\n\x0cSpecLocation\x12\x12\n\x04\x66ile\x18\x01 \x01(\tR\x04\x66ile\x12\x12\n\x04line\x18\x02 \x01(\rR\x04line\"P\n\x07JoinKey\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x31\n\nvalue_type\x18\x02 \x01(\x0e\x32\x12.floe.v1.ValueTypeR\tvalueType\"\xa0\x01\n\x06\x45ntity\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12-\n\tjoin_keys\x18\x03 \x03(\x0b\x32\x10.floe.v1.JoinKeyR\x08joinKeys\x12\x31\n\x08location\x18\x04 \x01(\x0b\x32\x15.floe.v1.SpecLocationR\x08location\"\x84\x01\n\x07\x46\x65\x61ture\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x31\n\nvalue_type\x18\x02 \x01(\x0e\x32\x12.floe.v1.ValueTypeR\tvalueType\x12\x10\n\x03\x64im\x18\x03 \x01(\rR\x03\x64im\x12 \n\x0b\x64\x65scription\x18\x04 \x01(\tR\x0b\x64\x65scription\"\xac\x02\n\x0b\x46\x65\x61tureView\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x16\n\x06\x65ntity\x18\x03 \x01(\tR\x06\x65ntity\x12!\n\x0csource_table\x18\x04 \x01(\tR\x0bsourceTable\x12*\n\x11\x65vent_time_column\x18\x05 \x01(\tR\x0f\x65ventTimeColumn\x12\x1f\n\x0bttl_seconds\x18\x06 \x01(\x03R\nttlSeconds\x12,\n\x08\x66\x65\x61tures\x18\x07 \x03(\x0b\x32\x10.floe.v1.FeatureR\x08\x66\x65\x61tures\x12\x31\n\x08location\x18\x08 \x01(\x0b\x32\x15.floe.v1.SpecLocationR\x08location\"\xc7\x01\n\x0e\x46\x65\x61tureService\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x1a\n\x08\x66\x65\x61tures\x18\x03 \x03(\tR\x08\x66\x65\x61tures\x12\x31\n\x08location\x18\x04 \x01(\x0b\x32\x15.floe.v1.SpecLocationR\x08location\x12\x30\n\x07outputs\x18\x05 \x03(\x0b\x32\x16.floe.v1.ServiceOutputR\x07outputs\"\x98\x01\n\rServiceOutput\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n\x03ref\x18\x02 \x01(\tR\x03ref\x12\x31\n\nvalue_type\x18\x03 \x01(\x0e\x32\x12.floe.v1.ValueTypeR\tvalueType\x12\x10\n\x03\x64im\x18\x04 \x01(\rR\x03\x64im\x12\x1c\n\ttransform\x18\x05 \x03(\tR\ttransform\"\x14\n\x12GetRegistryRequest\"\xdb\x01\n\x13GetRegistryResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12+\n\x08\x65ntities\x18\x02 \x03(\x0b\x32\x0f.floe.v1.EntityR\x08\x65ntities\x12\x39\n\rfeature_views\x18\x03 \x03(\x0b\x32\x14.floe.v1.FeatureViewR\x0c\x66\x65\x61tureViews\x12\x42\n\x10\x66\x65\x61ture_services\x18\x04 \x03(\x0b\x32\x17.floe.v1.FeatureServiceR\x0f\x66\x65\x61tureServices\"\x15\n\x13ListEntitiesRequest\"]\n\x14ListEntitiesResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12+\n\x08\x65ntities\x18\x02 \x03(\x0b\x32\x0f.floe.v1.EntityR\x08\x65ntities\"&\n\x10GetEntityRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"V\n\x11GetEntityResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\'\n\x06\x65ntity\x18\x02 \x01(\x0b\x32\x0f.floe.v1.EntityR\x06\x65ntity\"\x19\n\x17ListFeatureViewsRequest\"o\n\x18ListFeatureViewsResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x39\n\rfeature_views\x18\x02 \x03(\x0b\x32\x14.floe.v1.FeatureViewR\x0c\x66\x65\x61tureViews\"+\n\x15GetFeatureViewRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"k\n\x16GetFeatureViewResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x37\n\x0c\x66\x65\x61ture_view\x18\x02 \x01(\x0b\x32\x14.floe.v1.FeatureViewR\x0b\x66\x65\x61tureView\"\x1c\n\x1aListFeatureServicesRequest\"{\n\x1bListFeatureServicesResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x42\n\x10\x66\x65\x61ture_services\x18\x02 \x03(\x0b\x32\x17.floe.v1.FeatureServiceR\x0f\x66\x65\x61tureServices\".\n\x18GetFeatureServiceRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"w\n\x19GetFeatureServiceResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12@\n\x0f\x66\x65\x61ture_service\x18\x02 \x01(\x0b\x32\x17.floe.v1.FeatureServiceR\x0e\x66\x65\x61tureService2\xf9\x04\n\x0fRegistryService\x12M\n\x0bGetRegistry\x12\x1b.floe.v1.GetRegistryRequest\x1a\x1c.floe.v1.GetRegistryResponse\"\x03\x90\x02\x01\x12P\n\x0cListEntities\x12\x1c.floe.v1.ListEntitiesRequest\x1a\x1d.floe.v1.ListEntitiesResponse\"\x03\x90\x02\x01\x12G\n\tGetEntity\x12\x19.floe.v1.GetEntityRequest\x1a\x1a.floe.v1.GetEntityResponse\"\x03\x90\x02\x01\x12\\\n\x10ListFeatureViews\x12 .floe.v1.ListFeatureViewsRequest\x1a!.floe.v1.ListFeatureViewsResponse\"\x03\x90\x02\x01\x12V\n\x0eGetFeatureView\x12\x1e.floe.v1.GetFeatureViewRequest\x1a\x1f.floe.v1.GetFeatureViewResponse\"\x03\x90\x02\x01\x12\x65\n\x13ListFeatureServices\x12#.floe.v1.ListFeatureServicesRequest\x1a$.floe.v1.ListFeatureServicesResponse\"\x03\x90\x02\x01\x12_\n\x11GetFeatureService\x12!.floe.v1.GetFeatureServiceRequest\x1a\".floe.v1.GetFeatureServiceResponse\"\x03\x90\x02\x01\x42)Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -58,35 +58,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FEATUREVIEW']._serialized_start=493
   _globals['_FEATUREVIEW']._serialized_end=793
   _globals['_FEATURESERVICE']._serialized_start=796
-  _globals['_FEATURESERVICE']._serialized_end=945
-  _globals['_GETREGISTRYREQUEST']._serialized_start=947
-  _globals['_GETREGISTRYREQUEST']._serialized_end=967
-  _globals['_GETREGISTRYRESPONSE']._serialized_start=970
-  _globals['_GETREGISTRYRESPONSE']._serialized_end=1189
-  _globals['_LISTENTITIESREQUEST']._serialized_start=1191
-  _globals['_LISTENTITIESREQUEST']._serialized_end=1212
-  _globals['_LISTENTITIESRESPONSE']._serialized_start=1214
-  _globals['_LISTENTITIESRESPONSE']._serialized_end=1307
-  _globals['_GETENTITYREQUEST']._serialized_start=1309
-  _globals['_GETENTITYREQUEST']._serialized_end=1347
-  _globals['_GETENTITYRESPONSE']._serialized_start=1349
-  _globals['_GETENTITYRESPONSE']._serialized_end=1435
-  _globals['_LISTFEATUREVIEWSREQUEST']._serialized_start=1437
-  _globals['_LISTFEATUREVIEWSREQUEST']._serialized_end=1462
-  _globals['_LISTFEATUREVIEWSRESPONSE']._serialized_start=1464
-  _globals['_LISTFEATUREVIEWSRESPONSE']._serialized_end=1575
-  _globals['_GETFEATUREVIEWREQUEST']._serialized_start=1577
-  _globals['_GETFEATUREVIEWREQUEST']._serialized_end=1620
-  _globals['_GETFEATUREVIEWRESPONSE']._serialized_start=1622
-  _globals['_GETFEATUREVIEWRESPONSE']._serialized_end=1729
-  _globals['_LISTFEATURESERVICESREQUEST']._serialized_start=1731
-  _globals['_LISTFEATURESERVICESREQUEST']._serialized_end=1759
-  _globals['_LISTFEATURESERVICESRESPONSE']._serialized_start=1761
-  _globals['_LISTFEATURESERVICESRESPONSE']._serialized_end=1884
-  _globals['_GETFEATURESERVICEREQUEST']._serialized_start=1886
-  _globals['_GETFEATURESERVICEREQUEST']._serialized_end=1932
-  _globals['_GETFEATURESERVICERESPONSE']._serialized_start=1934
-  _globals['_GETFEATURESERVICERESPONSE']._serialized_end=2053
-  _globals['_REGISTRYSERVICE']._serialized_start=2056
-  _globals['_REGISTRYSERVICE']._serialized_end=2689
+  _globals['_FEATURESERVICE']._serialized_end=995
+  _globals['_SERVICEOUTPUT']._serialized_start=998
+  _globals['_SERVICEOUTPUT']._serialized_end=1150
+  _globals['_GETREGISTRYREQUEST']._serialized_start=1152
+  _globals['_GETREGISTRYREQUEST']._serialized_end=1172
+  _globals['_GETREGISTRYRESPONSE']._serialized_start=1175
+  _globals['_GETREGISTRYRESPONSE']._serialized_end=1394
+  _globals['_LISTENTITIESREQUEST']._serialized_start=1396
+  _globals['_LISTENTITIESREQUEST']._serialized_end=1417
+  _globals['_LISTENTITIESRESPONSE']._serialized_start=1419
+  _globals['_LISTENTITIESRESPONSE']._serialized_end=1512
+  _globals['_GETENTITYREQUEST']._serialized_start=1514
+  _globals['_GETENTITYREQUEST']._serialized_end=1552
+  _globals['_GETENTITYRESPONSE']._serialized_start=1554
+  _globals['_GETENTITYRESPONSE']._serialized_end=1640
+  _globals['_LISTFEATUREVIEWSREQUEST']._serialized_start=1642
+  _globals['_LISTFEATUREVIEWSREQUEST']._serialized_end=1667
+  _globals['_LISTFEATUREVIEWSRESPONSE']._serialized_start=1669
+  _globals['_LISTFEATUREVIEWSRESPONSE']._serialized_end=1780
+  _globals['_GETFEATUREVIEWREQUEST']._serialized_start=1782
+  _globals['_GETFEATUREVIEWREQUEST']._serialized_end=1825
+  _globals['_GETFEATUREVIEWRESPONSE']._serialized_start=1827
+  _globals['_GETFEATUREVIEWRESPONSE']._serialized_end=1934
+  _globals['_LISTFEATURESERVICESREQUEST']._serialized_start=1936
+  _globals['_LISTFEATURESERVICESREQUEST']._serialized_end=1964
+  _globals['_LISTFEATURESERVICESRESPONSE']._serialized_start=1966
+  _globals['_LISTFEATURESERVICESRESPONSE']._serialized_end=2089
+  _globals['_GETFEATURESERVICEREQUEST']._serialized_start=2091
+  _globals['_GETFEATURESERVICEREQUEST']._serialized_end=2137
+  _globals['_GETFEATURESERVICERESPONSE']._serialized_start=2139
+  _globals['_GETFEATURESERVICERESPONSE']._serialized_end=2258
+  _globals['_REGISTRYSERVICE']._serialized_start=2261
+  _globals['_REGISTRYSERVICE']._serialized_end=2894
 # @@protoc_insertion_point(module_scope)

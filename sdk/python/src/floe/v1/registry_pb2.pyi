@@ -68,16 +68,32 @@ class FeatureView(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., entity: _Optional[str] = ..., source_table: _Optional[str] = ..., event_time_column: _Optional[str] = ..., ttl_seconds: _Optional[int] = ..., features: _Optional[_Iterable[_Union[Feature, _Mapping]]] = ..., location: _Optional[_Union[SpecLocation, _Mapping]] = ...) -> None: ...
 
 class FeatureService(_message.Message):
-    __slots__ = ("name", "description", "features", "location")
+    __slots__ = ("name", "description", "features", "location", "outputs")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     features: _containers.RepeatedScalarFieldContainer[str]
     location: SpecLocation
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[SpecLocation, _Mapping]] = ...) -> None: ...
+    outputs: _containers.RepeatedCompositeFieldContainer[ServiceOutput]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[SpecLocation, _Mapping]] = ..., outputs: _Optional[_Iterable[_Union[ServiceOutput, _Mapping]]] = ...) -> None: ...
+
+class ServiceOutput(_message.Message):
+    __slots__ = ("name", "ref", "value_type", "dim", "transform")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REF_FIELD_NUMBER: _ClassVar[int]
+    VALUE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DIM_FIELD_NUMBER: _ClassVar[int]
+    TRANSFORM_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    ref: str
+    value_type: _types_pb2.ValueType
+    dim: int
+    transform: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., ref: _Optional[str] = ..., value_type: _Optional[_Union[_types_pb2.ValueType, str]] = ..., dim: _Optional[int] = ..., transform: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetRegistryRequest(_message.Message):
     __slots__ = ()

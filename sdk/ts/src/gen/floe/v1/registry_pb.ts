@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file floe/v1/registry.proto.
  */
 export const file_floe_v1_registry: GenFile = /*@__PURE__*/
-  fileDesc("ChZmbG9lL3YxL3JlZ2lzdHJ5LnByb3RvEgdmbG9lLnYxIioKDFNwZWNMb2NhdGlvbhIMCgRmaWxlGAEgASgJEgwKBGxpbmUYAiABKA0iPwoHSm9pbktleRIMCgRuYW1lGAEgASgJEiYKCnZhbHVlX3R5cGUYAiABKA4yEi5mbG9lLnYxLlZhbHVlVHlwZSJ5CgZFbnRpdHkSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIjCglqb2luX2tleXMYAyADKAsyEC5mbG9lLnYxLkpvaW5LZXkSJwoIbG9jYXRpb24YBCABKAsyFS5mbG9lLnYxLlNwZWNMb2NhdGlvbiJhCgdGZWF0dXJlEgwKBG5hbWUYASABKAkSJgoKdmFsdWVfdHlwZRgCIAEoDjISLmZsb2UudjEuVmFsdWVUeXBlEgsKA2RpbRgDIAEoDRITCgtkZXNjcmlwdGlvbhgEIAEoCSLTAQoLRmVhdHVyZVZpZXcSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIOCgZlbnRpdHkYAyABKAkSFAoMc291cmNlX3RhYmxlGAQgASgJEhkKEWV2ZW50X3RpbWVfY29sdW1uGAUgASgJEhMKC3R0bF9zZWNvbmRzGAYgASgDEiIKCGZlYXR1cmVzGAcgAygLMhAuZmxvZS52MS5GZWF0dXJlEicKCGxvY2F0aW9uGAggASgLMhUuZmxvZS52MS5TcGVjTG9jYXRpb24ibgoORmVhdHVyZVNlcnZpY2USDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIQCghmZWF0dXJlcxgDIAMoCRInCghsb2NhdGlvbhgEIAEoCzIVLmZsb2UudjEuU3BlY0xvY2F0aW9uIhQKEkdldFJlZ2lzdHJ5UmVxdWVzdCKpAQoTR2V0UmVnaXN0cnlSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEiEKCGVudGl0aWVzGAIgAygLMg8uZmxvZS52MS5FbnRpdHkSKwoNZmVhdHVyZV92aWV3cxgDIAMoCzIULmZsb2UudjEuRmVhdHVyZVZpZXcSMQoQZmVhdHVyZV9zZXJ2aWNlcxgEIAMoCzIXLmZsb2UudjEuRmVhdHVyZVNlcnZpY2UiFQoTTGlzdEVudGl0aWVzUmVxdWVzdCJKChRMaXN0RW50aXRpZXNSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEiEKCGVudGl0aWVzGAIgAygLMg8uZmxvZS52MS5FbnRpdHkiIAoQR2V0RW50aXR5UmVxdWVzdBIMCgRuYW1lGAEgASgJIkUKEUdldEVudGl0eVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSHwoGZW50aXR5GAIgASgLMg8uZmxvZS52MS5FbnRpdHkiGQoXTGlzdEZlYXR1cmVWaWV3c1JlcXVlc3QiWAoYTGlzdEZlYXR1cmVWaWV3c1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSKwoNZmVhdHVyZV92aWV3cxgCIAMoCzIULmZsb2UudjEuRmVhdHVyZVZpZXciJQoVR2V0RmVhdHVyZVZpZXdSZXF1ZXN0EgwKBG5hbWUYASABKAkiVQoWR2V0RmVhdHVyZVZpZXdSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEioKDGZlYXR1cmVfdmlldxgCIAEoCzIULmZsb2UudjEuRmVhdHVyZVZpZXciHAoaTGlzdEZlYXR1cmVTZXJ2aWNlc1JlcXVlc3QiYQobTGlzdEZlYXR1cmVTZXJ2aWNlc1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSMQoQZmVhdHVyZV9zZXJ2aWNlcxgCIAMoCzIXLmZsb2UudjEuRmVhdHVyZVNlcnZpY2UiKAoYR2V0RmVhdHVyZVNlcnZpY2VSZXF1ZXN0EgwKBG5hbWUYASABKAkiXgoZR2V0RmVhdHVyZVNlcnZpY2VSZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJEjAKD2ZlYXR1cmVfc2VydmljZRgCIAEoCzIXLmZsb2UudjEuRmVhdHVyZVNlcnZpY2Uy+QQKD1JlZ2lzdHJ5U2VydmljZRJNCgtHZXRSZWdpc3RyeRIbLmZsb2UudjEuR2V0UmVnaXN0cnlSZXF1ZXN0GhwuZmxvZS52MS5HZXRSZWdpc3RyeVJlc3BvbnNlIgOQAgESUAoMTGlzdEVudGl0aWVzEhwuZmxvZS52MS5MaXN0RW50aXRpZXNSZXF1ZXN0Gh0uZmxvZS52MS5MaXN0RW50aXRpZXNSZXNwb25zZSIDkAIBEkcKCUdldEVudGl0eRIZLmZsb2UudjEuR2V0RW50aXR5UmVxdWVzdBoaLmZsb2UudjEuR2V0RW50aXR5UmVzcG9uc2UiA5ACARJcChBMaXN0RmVhdHVyZVZpZXdzEiAuZmxvZS52MS5MaXN0RmVhdHVyZVZpZXdzUmVxdWVzdBohLmZsb2UudjEuTGlzdEZlYXR1cmVWaWV3c1Jlc3BvbnNlIgOQAgESVgoOR2V0RmVhdHVyZVZpZXcSHi5mbG9lLnYxLkdldEZlYXR1cmVWaWV3UmVxdWVzdBofLmZsb2UudjEuR2V0RmVhdHVyZVZpZXdSZXNwb25zZSIDkAIBEmUKE0xpc3RGZWF0dXJlU2VydmljZXMSIy5mbG9lLnYxLkxpc3RGZWF0dXJlU2VydmljZXNSZXF1ZXN0GiQuZmxvZS52MS5MaXN0RmVhdHVyZVNlcnZpY2VzUmVzcG9uc2UiA5ACARJfChFHZXRGZWF0dXJlU2VydmljZRIhLmZsb2UudjEuR2V0RmVhdHVyZVNlcnZpY2VSZXF1ZXN0GiIuZmxvZS52MS5HZXRGZWF0dXJlU2VydmljZVJlc3BvbnNlIgOQAgFCKVonZmxvZS5kZXYvZmxvZS9zZGsvZ28vZ2VuL2Zsb2UvdjE7ZmxvZXYxYgZwcm90bzM", [file_floe_v1_types]);
+  fileDesc("ChZmbG9lL3YxL3JlZ2lzdHJ5LnByb3RvEgdmbG9lLnYxIioKDFNwZWNMb2NhdGlvbhIMCgRmaWxlGAEgASgJEgwKBGxpbmUYAiABKA0iPwoHSm9pbktleRIMCgRuYW1lGAEgASgJEiYKCnZhbHVlX3R5cGUYAiABKA4yEi5mbG9lLnYxLlZhbHVlVHlwZSJ5CgZFbnRpdHkSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIjCglqb2luX2tleXMYAyADKAsyEC5mbG9lLnYxLkpvaW5LZXkSJwoIbG9jYXRpb24YBCABKAsyFS5mbG9lLnYxLlNwZWNMb2NhdGlvbiJhCgdGZWF0dXJlEgwKBG5hbWUYASABKAkSJgoKdmFsdWVfdHlwZRgCIAEoDjISLmZsb2UudjEuVmFsdWVUeXBlEgsKA2RpbRgDIAEoDRITCgtkZXNjcmlwdGlvbhgEIAEoCSLTAQoLRmVhdHVyZVZpZXcSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIOCgZlbnRpdHkYAyABKAkSFAoMc291cmNlX3RhYmxlGAQgASgJEhkKEWV2ZW50X3RpbWVfY29sdW1uGAUgASgJEhMKC3R0bF9zZWNvbmRzGAYgASgDEiIKCGZlYXR1cmVzGAcgAygLMhAuZmxvZS52MS5GZWF0dXJlEicKCGxvY2F0aW9uGAggASgLMhUuZmxvZS52MS5TcGVjTG9jYXRpb24ilwEKDkZlYXR1cmVTZXJ2aWNlEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSEAoIZmVhdHVyZXMYAyADKAkSJwoIbG9jYXRpb24YBCABKAsyFS5mbG9lLnYxLlNwZWNMb2NhdGlvbhInCgdvdXRwdXRzGAUgAygLMhYuZmxvZS52MS5TZXJ2aWNlT3V0cHV0InIKDVNlcnZpY2VPdXRwdXQSDAoEbmFtZRgBIAEoCRILCgNyZWYYAiABKAkSJgoKdmFsdWVfdHlwZRgDIAEoDjISLmZsb2UudjEuVmFsdWVUeXBlEgsKA2RpbRgEIAEoDRIRCgl0cmFuc2Zvcm0YBSADKAkiFAoSR2V0UmVnaXN0cnlSZXF1ZXN0IqkBChNHZXRSZWdpc3RyeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSIQoIZW50aXRpZXMYAiADKAsyDy5mbG9lLnYxLkVudGl0eRIrCg1mZWF0dXJlX3ZpZXdzGAMgAygLMhQuZmxvZS52MS5GZWF0dXJlVmlldxIxChBmZWF0dXJlX3NlcnZpY2VzGAQgAygLMhcuZmxvZS52MS5GZWF0dXJlU2VydmljZSIVChNMaXN0RW50aXRpZXNSZXF1ZXN0IkoKFExpc3RFbnRpdGllc1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSIQoIZW50aXRpZXMYAiADKAsyDy5mbG9lLnYxLkVudGl0eSIgChBHZXRFbnRpdHlSZXF1ZXN0EgwKBG5hbWUYASABKAkiRQoRR2V0RW50aXR5UmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRIfCgZlbnRpdHkYAiABKAsyDy5mbG9lLnYxLkVudGl0eSIZChdMaXN0RmVhdHVyZVZpZXdzUmVxdWVzdCJYChhMaXN0RmVhdHVyZVZpZXdzUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRIrCg1mZWF0dXJlX3ZpZXdzGAIgAygLMhQuZmxvZS52MS5GZWF0dXJlVmlldyIlChVHZXRGZWF0dXJlVmlld1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJVChZHZXRGZWF0dXJlVmlld1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSKgoMZmVhdHVyZV92aWV3GAIgASgLMhQuZmxvZS52MS5GZWF0dXJlVmlldyIcChpMaXN0RmVhdHVyZVNlcnZpY2VzUmVxdWVzdCJhChtMaXN0RmVhdHVyZVNlcnZpY2VzUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRIxChBmZWF0dXJlX3NlcnZpY2VzGAIgAygLMhcuZmxvZS52MS5GZWF0dXJlU2VydmljZSIoChhHZXRGZWF0dXJlU2VydmljZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSJeChlHZXRGZWF0dXJlU2VydmljZVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSMAoPZmVhdHVyZV9zZXJ2aWNlGAIgASgLMhcuZmxvZS52MS5GZWF0dXJlU2VydmljZTL5BAoPUmVnaXN0cnlTZXJ2aWNlEk0KC0dldFJlZ2lzdHJ5EhsuZmxvZS52MS5HZXRSZWdpc3RyeVJlcXVlc3QaHC5mbG9lLnYxLkdldFJlZ2lzdHJ5UmVzcG9uc2UiA5ACARJQCgxMaXN0RW50aXRpZXMSHC5mbG9lLnYxLkxpc3RFbnRpdGllc1JlcXVlc3QaHS5mbG9lLnYxLkxpc3RFbnRpdGllc1Jlc3BvbnNlIgOQAgESRwoJR2V0RW50aXR5EhkuZmxvZS52MS5HZXRFbnRpdHlSZXF1ZXN0GhouZmxvZS52MS5HZXRFbnRpdHlSZXNwb25zZSIDkAIBElwKEExpc3RGZWF0dXJlVmlld3MSIC5mbG9lLnYxLkxpc3RGZWF0dXJlVmlld3NSZXF1ZXN0GiEuZmxvZS52MS5MaXN0RmVhdHVyZVZpZXdzUmVzcG9uc2UiA5ACARJWCg5HZXRGZWF0dXJlVmlldxIeLmZsb2UudjEuR2V0RmVhdHVyZVZpZXdSZXF1ZXN0Gh8uZmxvZS52MS5HZXRGZWF0dXJlVmlld1Jlc3BvbnNlIgOQAgESZQoTTGlzdEZlYXR1cmVTZXJ2aWNlcxIjLmZsb2UudjEuTGlzdEZlYXR1cmVTZXJ2aWNlc1JlcXVlc3QaJC5mbG9lLnYxLkxpc3RGZWF0dXJlU2VydmljZXNSZXNwb25zZSIDkAIBEl8KEUdldEZlYXR1cmVTZXJ2aWNlEiEuZmxvZS52MS5HZXRGZWF0dXJlU2VydmljZVJlcXVlc3QaIi5mbG9lLnYxLkdldEZlYXR1cmVTZXJ2aWNlUmVzcG9uc2UiA5ACAUIpWidmbG9lLmRldi9mbG9lL3Nkay9nby9nZW4vZmxvZS92MTtmbG9ldjFiBnByb3RvMw", [file_floe_v1_types]);
 
 /**
  * SpecLocation points at the YAML that declared a definition.
@@ -221,6 +221,14 @@ export type FeatureService = Message<"floe.v1.FeatureService"> & {
    * @generated from field: floe.v1.SpecLocation location = 4;
    */
   location?: SpecLocation | undefined;
+
+  /**
+   * What the service returns, one entry per feature in the same order: the
+   * response column name, its type and, for transformed features, the steps.
+   *
+   * @generated from field: repeated floe.v1.ServiceOutput outputs = 5;
+   */
+  outputs: ServiceOutput[];
 };
 
 /**
@@ -229,6 +237,52 @@ export type FeatureService = Message<"floe.v1.FeatureService"> & {
  */
 export const FeatureServiceSchema: GenMessage<FeatureService> = /*@__PURE__*/
   messageDesc(file_floe_v1_registry, 5);
+
+/**
+ * ServiceOutput is one column a feature service returns.
+ *
+ * @generated from message floe.v1.ServiceOutput
+ */
+export type ServiceOutput = Message<"floe.v1.ServiceOutput"> & {
+  /**
+   * Response column name: "view:feature", or the spec's output name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The stored feature it is computed from, "view:feature".
+   *
+   * @generated from field: string ref = 2;
+   */
+  ref: string;
+
+  /**
+   * @generated from field: floe.v1.ValueType value_type = 3;
+   */
+  valueType: ValueType;
+
+  /**
+   * @generated from field: uint32 dim = 4;
+   */
+  dim: number;
+
+  /**
+   * Transform steps in order with their parameters, in a canonical form (e.g.
+   * "log1p", "bucketize(boundaries=[18 40])"); empty when returned raw.
+   *
+   * @generated from field: repeated string transform = 5;
+   */
+  transform: string[];
+};
+
+/**
+ * Describes the message floe.v1.ServiceOutput.
+ * Use `create(ServiceOutputSchema)` to create a new message.
+ */
+export const ServiceOutputSchema: GenMessage<ServiceOutput> = /*@__PURE__*/
+  messageDesc(file_floe_v1_registry, 6);
 
 /**
  * @generated from message floe.v1.GetRegistryRequest
@@ -241,7 +295,7 @@ export type GetRegistryRequest = Message<"floe.v1.GetRegistryRequest"> & {
  * Use `create(GetRegistryRequestSchema)` to create a new message.
  */
 export const GetRegistryRequestSchema: GenMessage<GetRegistryRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 6);
+  messageDesc(file_floe_v1_registry, 7);
 
 /**
  * @generated from message floe.v1.GetRegistryResponse
@@ -275,7 +329,7 @@ export type GetRegistryResponse = Message<"floe.v1.GetRegistryResponse"> & {
  * Use `create(GetRegistryResponseSchema)` to create a new message.
  */
 export const GetRegistryResponseSchema: GenMessage<GetRegistryResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 7);
+  messageDesc(file_floe_v1_registry, 8);
 
 /**
  * @generated from message floe.v1.ListEntitiesRequest
@@ -288,7 +342,7 @@ export type ListEntitiesRequest = Message<"floe.v1.ListEntitiesRequest"> & {
  * Use `create(ListEntitiesRequestSchema)` to create a new message.
  */
 export const ListEntitiesRequestSchema: GenMessage<ListEntitiesRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 8);
+  messageDesc(file_floe_v1_registry, 9);
 
 /**
  * @generated from message floe.v1.ListEntitiesResponse
@@ -310,7 +364,7 @@ export type ListEntitiesResponse = Message<"floe.v1.ListEntitiesResponse"> & {
  * Use `create(ListEntitiesResponseSchema)` to create a new message.
  */
 export const ListEntitiesResponseSchema: GenMessage<ListEntitiesResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 9);
+  messageDesc(file_floe_v1_registry, 10);
 
 /**
  * @generated from message floe.v1.GetEntityRequest
@@ -327,7 +381,7 @@ export type GetEntityRequest = Message<"floe.v1.GetEntityRequest"> & {
  * Use `create(GetEntityRequestSchema)` to create a new message.
  */
 export const GetEntityRequestSchema: GenMessage<GetEntityRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 10);
+  messageDesc(file_floe_v1_registry, 11);
 
 /**
  * @generated from message floe.v1.GetEntityResponse
@@ -349,7 +403,7 @@ export type GetEntityResponse = Message<"floe.v1.GetEntityResponse"> & {
  * Use `create(GetEntityResponseSchema)` to create a new message.
  */
 export const GetEntityResponseSchema: GenMessage<GetEntityResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 11);
+  messageDesc(file_floe_v1_registry, 12);
 
 /**
  * @generated from message floe.v1.ListFeatureViewsRequest
@@ -362,7 +416,7 @@ export type ListFeatureViewsRequest = Message<"floe.v1.ListFeatureViewsRequest">
  * Use `create(ListFeatureViewsRequestSchema)` to create a new message.
  */
 export const ListFeatureViewsRequestSchema: GenMessage<ListFeatureViewsRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 12);
+  messageDesc(file_floe_v1_registry, 13);
 
 /**
  * @generated from message floe.v1.ListFeatureViewsResponse
@@ -384,7 +438,7 @@ export type ListFeatureViewsResponse = Message<"floe.v1.ListFeatureViewsResponse
  * Use `create(ListFeatureViewsResponseSchema)` to create a new message.
  */
 export const ListFeatureViewsResponseSchema: GenMessage<ListFeatureViewsResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 13);
+  messageDesc(file_floe_v1_registry, 14);
 
 /**
  * @generated from message floe.v1.GetFeatureViewRequest
@@ -401,7 +455,7 @@ export type GetFeatureViewRequest = Message<"floe.v1.GetFeatureViewRequest"> & {
  * Use `create(GetFeatureViewRequestSchema)` to create a new message.
  */
 export const GetFeatureViewRequestSchema: GenMessage<GetFeatureViewRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 14);
+  messageDesc(file_floe_v1_registry, 15);
 
 /**
  * @generated from message floe.v1.GetFeatureViewResponse
@@ -423,7 +477,7 @@ export type GetFeatureViewResponse = Message<"floe.v1.GetFeatureViewResponse"> &
  * Use `create(GetFeatureViewResponseSchema)` to create a new message.
  */
 export const GetFeatureViewResponseSchema: GenMessage<GetFeatureViewResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 15);
+  messageDesc(file_floe_v1_registry, 16);
 
 /**
  * @generated from message floe.v1.ListFeatureServicesRequest
@@ -436,7 +490,7 @@ export type ListFeatureServicesRequest = Message<"floe.v1.ListFeatureServicesReq
  * Use `create(ListFeatureServicesRequestSchema)` to create a new message.
  */
 export const ListFeatureServicesRequestSchema: GenMessage<ListFeatureServicesRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 16);
+  messageDesc(file_floe_v1_registry, 17);
 
 /**
  * @generated from message floe.v1.ListFeatureServicesResponse
@@ -458,7 +512,7 @@ export type ListFeatureServicesResponse = Message<"floe.v1.ListFeatureServicesRe
  * Use `create(ListFeatureServicesResponseSchema)` to create a new message.
  */
 export const ListFeatureServicesResponseSchema: GenMessage<ListFeatureServicesResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 17);
+  messageDesc(file_floe_v1_registry, 18);
 
 /**
  * @generated from message floe.v1.GetFeatureServiceRequest
@@ -475,7 +529,7 @@ export type GetFeatureServiceRequest = Message<"floe.v1.GetFeatureServiceRequest
  * Use `create(GetFeatureServiceRequestSchema)` to create a new message.
  */
 export const GetFeatureServiceRequestSchema: GenMessage<GetFeatureServiceRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 18);
+  messageDesc(file_floe_v1_registry, 19);
 
 /**
  * @generated from message floe.v1.GetFeatureServiceResponse
@@ -497,7 +551,7 @@ export type GetFeatureServiceResponse = Message<"floe.v1.GetFeatureServiceRespon
  * Use `create(GetFeatureServiceResponseSchema)` to create a new message.
  */
 export const GetFeatureServiceResponseSchema: GenMessage<GetFeatureServiceResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 19);
+  messageDesc(file_floe_v1_registry, 20);
 
 /**
  * RegistryService exposes the feature definitions the server was started with.
