@@ -210,3 +210,34 @@ def test_as_of_rejects_an_unknown_snapshot(client):
         client.get_online_features(
             ["user_profile:age"], {"user_id": [1]}, as_of={"user_profile": 42}
         )
+
+
+def test_training_data_is_point_in_time_and_reproducible(client, expected):
+    pa = pytest.importorskip("pyarrow")
+    profiles = expected["user_profile"]
+    user = next(iter(profiles))
+    latest_time = parse_time(profiles[user]["event_time"]).astype("datetime64[us]").item()
+    rows = pa.table(
+        {
+            "user_id": pa.array([user, user, UNKNOWN_USER], pa.int64()),
+            "event_time": pa.array(
+                [
+                    latest_time - dt.timedelta(days=3650),
+                    latest_time,
+                    latest_time,
+                ],
+                pa.timestamp("us", tz="UTC"),
+            ),
+        }
+    )
+    table, manifest = client.get_training_data(["user_profile:age"], rows)
+    assert manifest.entity_rows == 3 and manifest.snapshot_ids["user_profile"] != 0
+    ages = table.column("user_profile__age").to_pylist()
+    want = profiles[user]["age"]
+    assert ages[0] is None  # ten years before: no value yet
+    assert ages[1] == (int(want) if want else None)  # at the latest row's time: it
+    assert ages[2] is None  # unknown entity
+    again, _ = client.get_training_data(
+        ["user_profile:age"], rows, snapshot_ids=manifest.snapshot_ids
+    )
+    assert again.equals(table)

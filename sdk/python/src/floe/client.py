@@ -19,6 +19,8 @@ import numpy as np
 from floe.errors import InvalidArgument, from_rpc_error
 from floe.online import OnlineFeatures
 from floe.v1 import (
+    training_pb2,
+    training_pb2_grpc,
     registry_pb2,
     registry_pb2_grpc,
     serving_pb2,
@@ -212,6 +214,7 @@ class Client:
         self.target = address
         self._serving = serving_pb2_grpc.ServingServiceStub(self._channel)
         self._registry = registry_pb2_grpc.RegistryServiceStub(self._channel)
+        self._training = training_pb2_grpc.TrainingServiceStub(self._channel)
 
     def get_online_features(
         self,
@@ -307,6 +310,63 @@ class Client:
             OnlineFeatures.from_response(response.to),
             tuple(response.changed),
         )
+
+    def get_training_data(
+        self,
+        service_or_features: str | Sequence[str],
+        entity_rows: Any,
+        snapshot_ids: Mapping[str, int] | None = None,
+        timeout: float | None = None,
+    ) -> tuple[Any, training_pb2.DatasetManifest]:
+        """Builds point-in-time correct training data on the server.
+
+        For each entity row and feature view, the server joins the latest value with
+        event time <= the row's ``event_time`` and within the view's TTL, never a
+        later one; rows with no such value get nulls.
+
+        Args:
+            entity_rows: A pyarrow Table (or anything ``pyarrow.table`` accepts, such
+                as a dict of columns) with one column per join key and an
+                ``event_time`` timestamp column.
+            snapshot_ids: Iceberg snapshot per view to read, e.g. a previous
+                manifest's ``snapshot_ids``, to rebuild that dataset exactly.
+
+        Returns:
+            The pyarrow Table (entity columns, then ``<view>__<feature>`` per feature
+            in the service's order, then ``<view>__event_time`` per view) and the
+            dataset manifest (snapshots read, spec hash, row count).
+        """
+        import pyarrow as pa  # optional dependency: pip install 'floe[training]'
+
+        table = (
+            entity_rows if isinstance(entity_rows, pa.Table) else pa.table(entity_rows)
+        )
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        base = build_request(service_or_features, {"_": [0]})
+        request = training_pb2.GetHistoricalFeaturesRequest(
+            entity_rows_arrow_ipc=sink.getvalue().to_pybytes(),
+            snapshot_ids=dict(snapshot_ids or {}),
+        )
+        if base.HasField("features"):
+            request.features.CopyFrom(base.features)
+        else:
+            request.feature_service = base.feature_service
+        chunks: list[bytes] = []
+        manifest = training_pb2.DatasetManifest()
+        try:
+            for message in self._training.GetHistoricalFeatures(
+                request, timeout=timeout
+            ):
+                if message.HasField("manifest"):
+                    manifest = message.manifest
+                else:
+                    chunks.append(message.arrow_ipc_chunk)
+        except grpc.RpcError as err:
+            raise from_rpc_error(err) from err
+        result = pa.ipc.open_stream(pa.py_buffer(b"".join(chunks))).read_all()
+        return result, manifest
 
     def registry(
         self, timeout: float | None = None
