@@ -143,9 +143,6 @@ func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	slog.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
-// Registry returns the loaded registry.
-func (s *Server) Registry() *registry.Registry { return s.reg }
-
 // Handler returns the server's HTTP handler (for tests and embedding).
 func (s *Server) Handler() http.Handler { return s.handler }
 

@@ -135,7 +135,7 @@ func (r *Reader) Diff(ctx context.Context, req *floev1.DiffFeaturesRequest) (*fl
 	}
 	to := req.GetTo()
 	if to == nil {
-		to = &floev1.AsOf{Point: &floev1.AsOf_Time{Time: timestampNow(r.now())}}
+		to = &floev1.AsOf{Point: &floev1.AsOf_Time{Time: timestamppb.New(r.now())}}
 	}
 	from, err := r.readAsOf(ctx, p, ids, n, req.GetFrom())
 	if err != nil {
@@ -154,5 +154,3 @@ func (r *Reader) Diff(ctx context.Context, req *floev1.DiffFeaturesRequest) (*fl
 	}
 	return out, nil
 }
-
-func timestampNow(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }

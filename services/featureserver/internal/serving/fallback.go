@@ -31,14 +31,11 @@ type Offline interface {
 	LookupScan(ctx context.Context, v *registry.FeatureView, snapshotID int64, ids []string) (array.RecordReader, error)
 }
 
-// DefaultNegativeTTL is how long a confirmed absence is remembered by default. It is
-// also the longest a newly materialized entity can still read as NOT_FOUND on a
-// server that looked it up just before.
-const DefaultNegativeTTL = time.Second
-
 // WithOffline enables the cache-aside miss path and as-of reads: online misses are
 // looked up in Iceberg, written back to the online store (never over a newer value)
-// and absences remembered for negativeTTL.
+// and absences remembered for negativeTTL — which is also the longest a newly
+// materialized entity can still read as NOT_FOUND on a server that looked it up
+// just before.
 func WithOffline(off Offline, negativeTTL time.Duration) ReaderOption {
 	return func(r *Reader) {
 		r.offline = off
@@ -65,9 +62,9 @@ const maxWriteBacks = 64
 // have, one lookup per view, views in parallel.
 func (r *Reader) fillMisses(ctx context.Context, p *plan, ids [][]string, n int, keys []string, rs *rows) error {
 	var wg sync.WaitGroup
-	errs := make([]error, len(p.views))
+	var errs []error // allocated on the first miss that the negative cache does not answer
 	for vi, pv := range p.views {
-		missing := map[string][]int{} // entity id → key indexes
+		var missing map[string][]int // entity id → key indexes
 		for row := 0; row < n; row++ {
 			k := vi*n + row
 			if rs.values[k] != nil {
@@ -76,10 +73,16 @@ func (r *Reader) fillMisses(ctx context.Context, p *plan, ids [][]string, n int,
 			if hit, _ := r.fills.negative.Get(ctx, keys[k:k+1]); hit[0] != nil {
 				continue
 			}
+			if missing == nil {
+				missing = map[string][]int{}
+			}
 			missing[ids[vi][row]] = append(missing[ids[vi][row]], k)
 		}
 		if len(missing) == 0 {
 			continue
+		}
+		if errs == nil {
+			errs = make([]error, len(p.views))
 		}
 		wg.Add(1)
 		go func(vi int, v *registry.FeatureView, missing map[string][]int) {

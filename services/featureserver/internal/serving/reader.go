@@ -285,17 +285,19 @@ func (r *Reader) fetch(ctx context.Context, p *plan, ids [][]string, n int, keys
 		rs.values = make([][]byte, len(keys))
 		rs.degraded = "online store unavailable, served from the offline store: " + err.Error()
 	}
+	misses := 0
 	for k, b := range rs.values {
 		switch {
 		case b == nil:
 			rs.tiers[k] = floev1.Tier_TIER_NONE
+			misses++
 		case fromL1 != nil && fromL1[k]:
 			rs.tiers[k] = floev1.Tier_TIER_L1
 		default:
 			rs.tiers[k] = floev1.Tier_TIER_ONLINE
 		}
 	}
-	if r.offline != nil {
+	if r.offline != nil && misses > 0 {
 		if err := r.fillMisses(ctx, p, ids, n, keys, rs); err != nil {
 			return nil, err
 		}

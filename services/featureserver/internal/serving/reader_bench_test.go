@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
 	"floe.dev/floe/services/featureserver/internal/online"
@@ -53,17 +54,28 @@ func BenchmarkRead(b *testing.B) {
 	if err := store.Put(context.Background(), entries); err != nil {
 		b.Fatal(err)
 	}
-	r := NewReader(reg, store)
+	readers := map[bool]*Reader{
+		false: NewReader(reg, store),
+		// The server always has an offline store behind the online one: all hits
+		// must cost the miss path nothing.
+		true: NewReader(reg, store, WithOffline(&emptyOffline{}, time.Second)),
+	}
 	for _, tc := range []struct {
 		service  string
 		entities int
-	}{{"s10", 1}, {"s10", 100}, {"s50", 100}} {
+		offline  bool
+	}{{"s10", 1, false}, {"s10", 100, false}, {"s50", 100, false}, {"s10", 100, true}} {
+		r := readers[tc.offline]
 		ids := make([]int64, tc.entities)
 		for i := range ids {
 			ids[i] = int64(i * 7 % 1000)
 		}
 		req := serviceReq(tc.service, []*floev1.EntityColumn{{JoinKey: "user_id", Values: &floev1.EntityColumn_Int64Values{Int64Values: &floev1.Int64List{Values: ids}}}})
-		b.Run(fmt.Sprintf("%dx%s", tc.entities, tc.service[1:]), func(b *testing.B) {
+		name := fmt.Sprintf("%dx%s", tc.entities, tc.service[1:])
+		if tc.offline {
+			name += "/offline-behind"
+		}
+		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				resp, err := r.Read(context.Background(), req)
