@@ -21,6 +21,7 @@ __all__ = ["OnlineFeatures"]
 
 PRESENT = serving_pb2.FEATURE_STATUS_PRESENT
 EXPIRED = serving_pb2.FEATURE_STATUS_EXPIRED
+FILLED = serving_pb2.FEATURE_STATUS_FILLED
 
 _INT64 = types_pb2.VALUE_TYPE_INT64
 _DOUBLE = types_pb2.VALUE_TYPE_DOUBLE
@@ -57,7 +58,9 @@ class OnlineFeatures:
             feature service is the order its spec lists them.
         value_types: floe.v1 ValueType of each feature, by name.
         statuses: int8 array of shape (rows, features) holding floe.v1
-            FeatureStatus values (1 PRESENT, 2 NOT_FOUND, 3 EXPIRED, 4 NULL).
+            FeatureStatus values (1 PRESENT, 2 NOT_FOUND, 3 EXPIRED, 4 NULL,
+            5 UNAVAILABLE, 6 FILLED: missing, and the service's fill_null
+            step supplied the value, as training data has it).
         columns: Typed 1-D array per feature: int64, float64, bool, object (str)
             or datetime64[us]; float_vector features are 2-D float32 arrays of
             shape (rows, dim). Slots whose status is NOT_FOUND or NULL hold the
@@ -201,10 +204,14 @@ class OnlineFeatures:
     def usable(self, keep_expired: bool = False) -> npt.NDArray[np.bool_]:
         """Returns a (rows, features) mask of the slots holding a usable value.
 
-        A value is usable when its status is PRESENT, or EXPIRED if keep_expired
-        is set (the stale value is in the column; the TTL says not to trust it).
+        A value is usable when its status is PRESENT or FILLED (the feature
+        service's fill_null supplied it), or EXPIRED if keep_expired is set (the
+        stale value of a raw feature is in the column; the TTL says not to trust
+        it).
         """
-        mask: npt.NDArray[np.bool_] = self.statuses == PRESENT
+        mask: npt.NDArray[np.bool_] = (self.statuses == PRESENT) | (
+            self.statuses == FILLED
+        )
         if keep_expired:
             mask |= self.statuses == EXPIRED
         return mask

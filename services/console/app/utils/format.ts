@@ -49,6 +49,7 @@ export const statusLabels: Record<FeatureStatus, string> = {
   [FeatureStatus.EXPIRED]: "expired",
   [FeatureStatus.NULL]: "null",
   [FeatureStatus.UNAVAILABLE]: "unavailable",
+  [FeatureStatus.FILLED]: "filled",
 };
 
 export const statusColors: Record<FeatureStatus, "success" | "neutral" | "warning" | "error" | "info"> = {
@@ -58,6 +59,7 @@ export const statusColors: Record<FeatureStatus, "success" | "neutral" | "warnin
   [FeatureStatus.EXPIRED]: "warning",
   [FeatureStatus.NULL]: "info",
   [FeatureStatus.UNAVAILABLE]: "error",
+  [FeatureStatus.FILLED]: "info",
 };
 
 export const tierLabels: Record<Tier, string> = {

@@ -58,6 +58,10 @@ func ArrowSchema(v *registry.FeatureView) *arrow.Schema {
 // type comparisons are cheap and element naming is consistent.
 var float32List = arrow.ListOf(arrow.PrimitiveTypes.Float32)
 
+// ArrowType is the canonical Arrow type of a feature type (float_vector: a list of
+// float32).
+func ArrowType(t registry.Type) arrow.DataType { return arrowType(t) }
+
 func arrowType(t registry.Type) arrow.DataType {
 	switch t {
 	case registry.TypeInt64:

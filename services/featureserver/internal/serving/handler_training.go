@@ -74,7 +74,7 @@ func (h *TrainingHandler) GetHistoricalFeatures(ctx context.Context, req *connec
 	}
 	return stream.Send(&floev1.GetHistoricalFeaturesResponse{Payload: &floev1.GetHistoricalFeaturesResponse_Manifest{Manifest: &floev1.DatasetManifest{
 		SnapshotIds: m.Snapshots, SpecHash: m.SpecHash, RegistryVersion: m.RegistryVersion,
-		FeatureService: m.FeatureService, Features: m.Features, EntityRows: m.EntityRows,
+		FeatureService: m.FeatureService, Features: m.Features, Columns: m.Columns, EntityRows: m.EntityRows,
 		CreatedAt: timestamppb.New(m.CreatedAt),
 	}}})
 }

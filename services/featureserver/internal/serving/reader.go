@@ -472,15 +472,39 @@ func (s *columnSink) Vector(i int, v []byte) {
 	}
 }
 
+// zeroNulls sets the values at null positions, which a chain leaves unspecified, to
+// the zero value, as a raw column holds for a missing value.
+func zeroNulls(c *transform.Column) {
+	for r, null := range c.Null {
+		if !null {
+			continue
+		}
+		switch c.Type {
+		case transform.TypeInt64, transform.TypeTimestamp:
+			c.Ints[r] = 0
+		case transform.TypeDouble:
+			c.Floats[r] = 0
+		case transform.TypeString:
+			c.Strs[r] = ""
+		case transform.TypeBool:
+			c.Bools[r] = false
+		case transform.TypeFloatVector:
+			clear(c.Vec[r*c.Dim : (r+1)*c.Dim])
+		}
+	}
+}
+
 // applyTransform replaces a decoded raw column by its transformed values. The raw
 // values are those of ref.Feature.Type (what the decoder wrote); a value is null for
-// the transform unless its status is PRESENT or EXPIRED. Statuses describe the source
-// row and are kept, except that a value the chain turned into null (cast of NaN) is
-// marked NULL.
+// the transform unless its status is PRESENT — an expired value is null too, exactly
+// as historical retrieval sees it, so online vectors and training rows agree.
+// Statuses describe the source row and are kept, except that a value the chain
+// turned into null (cast of NaN) is marked NULL and a missing value fill_null
+// supplied is marked FILLED (UNAVAILABLE stays: an outage is never papered over).
 func applyTransform(col *floev1.FeatureColumn, d *columnData, ref registry.FeatureRef) {
 	in := transform.Column{Type: transform.Type(ref.Feature.Type), Ints: d.ints, Floats: d.floats, Strs: d.strs, Bools: d.bools, Null: make([]bool, len(d.statuses))}
 	for r, st := range d.statuses {
-		in.Null[r] = st != floev1.FeatureStatus_FEATURE_STATUS_PRESENT && st != floev1.FeatureStatus_FEATURE_STATUS_EXPIRED
+		in.Null[r] = st != floev1.FeatureStatus_FEATURE_STATUS_PRESENT
 	}
 	out, err := ref.Transform.Apply(in)
 	if err != nil {
@@ -491,11 +515,15 @@ func applyTransform(col *floev1.FeatureColumn, d *columnData, ref registry.Featu
 		}
 		return
 	}
-	for r := range d.statuses {
-		if out.IsNull(r) && !in.Null[r] {
+	for r, st := range d.statuses {
+		switch {
+		case out.IsNull(r) && !in.Null[r]:
 			d.statuses[r] = floev1.FeatureStatus_FEATURE_STATUS_NULL
+		case !out.IsNull(r) && in.Null[r] && st != floev1.FeatureStatus_FEATURE_STATUS_UNAVAILABLE:
+			d.statuses[r] = floev1.FeatureStatus_FEATURE_STATUS_FILLED
 		}
 	}
+	zeroNulls(&out)
 	t, dim := ref.Output()
 	col.ValueType = floev1.ValueType(t)
 	switch out.Type {

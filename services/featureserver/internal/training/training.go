@@ -29,12 +29,17 @@
 // # Output
 //
 // One Arrow IPC stream: the entity reader's columns, unchanged and in input order,
-// then one column per requested feature in request order named "<view>__<feature>"
-// with the canonical type (offline.ArrowSchema), then per view, in order of first
-// appearance, "<view>__event_time" (timestamp[us, UTC]) holding the event time of
-// the row joined. The schema metadata carries the spec hash and snapshot ids, and
-// nothing time-dependent, so the same request with the same snapshots yields the
-// same bytes.
+// then one column per requested feature in request order (ColumnName: the
+// service's output name for the feature when it gives one, else
+// "<view>__<feature>"), then per view, in order of first appearance,
+// "<view>__event_time" (timestamp[us, UTC]) holding the event time of the row
+// joined. A raw feature has the view's canonical type (offline.ArrowSchema). A
+// transformed feature holds the output of the feature service's transform chain —
+// the same Go code online reads run — applied to the joined value, where a row with
+// no joined value is null (so fill_null fills it, as it fills a missing or expired
+// value online). The schema metadata carries the spec hash, snapshot ids and the
+// feature column names ("floe.feature_columns", JSON), and nothing time-dependent,
+// so the same request with the same snapshots yields the same bytes.
 package training
 
 import (
@@ -117,17 +122,26 @@ type Manifest struct {
 	RegistryVersion string    `json:"registry_version"`
 	FeatureService  string    `json:"feature_service,omitempty"`
 	Features        []string  `json:"features"`
+	// Columns names the feature columns of the stream, one per entry of Features
+	// (ColumnName); the schema metadata carries them as "floe.feature_columns".
+	Columns []string `json:"columns"`
 	EntityRows      int64     `json:"entity_rows"`
 	CreatedAt       time.Time `json:"created_at"`
 }
 
 // SpecHash hashes the registry version, the service name and its features (with
-// each view's TTL and schema hash, which change the join or the encoding).
+// each view's TTL and schema hash, which change the join or the encoding, and each
+// feature's output name and transform).
 func SpecHash(registryVersion, service string, refs []registry.FeatureRef) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "floe-training-v1\x00%s\x00%s\x00", registryVersion, service)
 	for _, r := range refs {
 		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s\x00", r.Name(), r.View.TTL, r.View.SchemaHash, r.Feature.Type)
+		// Output names and transforms change the bytes too; raw, unnamed features
+		// hash as they always did.
+		if r.Alias != "" || r.Transform != nil {
+			fmt.Fprintf(h, "as\x00%s\x00%s\x00", r.Alias, r.Transform)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -264,6 +278,7 @@ func Retrieve(ctx context.Context, src Source, req Request, w io.Writer) (*Manif
 	}
 	for _, r := range refs {
 		m.Features = append(m.Features, r.Name())
+		m.Columns = append(m.Columns, ColumnName(r))
 	}
 
 	if err := write(ctx, w, mem, ent, refs, joins, m, batch); err != nil {
@@ -578,8 +593,7 @@ func OutputSchema(entitySchema *arrow.Schema, refs []registry.FeatureRef) *arrow
 	var views []*registry.FeatureView
 	seen := map[string]bool{}
 	for _, r := range refs {
-		typ := offline.ArrowSchema(r.View).Field(2 + r.Feature.Index).Type
-		fields = append(fields, arrow.Field{Name: r.View.Name + "__" + r.Feature.Name, Type: typ, Nullable: true})
+		fields = append(fields, arrow.Field{Name: ColumnName(r), Type: columnType(r), Nullable: true})
 		if !seen[r.View.Name] {
 			seen[r.View.Name] = true
 			views = append(views, r.View)
@@ -594,9 +608,10 @@ func OutputSchema(entitySchema *arrow.Schema, refs []registry.FeatureRef) *arrow
 func write(ctx context.Context, w io.Writer, mem memory.Allocator, e *entities, refs []registry.FeatureRef, joins []*viewJoin, m *Manifest, batch int) error {
 	base := OutputSchema(e.schema, refs)
 	snaps, _ := json.Marshal(m.Snapshots) // map keys are sorted: deterministic
+	featureCols, _ := json.Marshal(m.Columns)
 	meta := arrow.NewMetadata(
-		[]string{"floe.spec_hash", "floe.snapshots", "floe.registry_version", "floe.feature_service"},
-		[]string{m.SpecHash, string(snaps), m.RegistryVersion, m.FeatureService},
+		[]string{"floe.spec_hash", "floe.snapshots", "floe.registry_version", "floe.feature_service", "floe.feature_columns"},
+		[]string{m.SpecHash, string(snaps), m.RegistryVersion, m.FeatureService, string(featureCols)},
 	)
 	schema := arrow.NewSchema(base.Fields(), &meta)
 	// The IPC writer issues many small writes (one per buffer); an RPC stream
@@ -656,12 +671,20 @@ func write(ctx context.Context, w io.Writer, mem memory.Allocator, e *entities, 
 			}
 			indices[j] = idx.NewArray()
 		}
-		for _, s := range srcs {
+		for i, s := range srcs {
 			var taken arrow.Array
 			taken, err = take(ctx, s.j.columns[s.c], indices[s.j], n, mem)
 			if err != nil {
 				err = fmt.Errorf("view %s: %w", s.j.view.Name, err)
 				break
+			}
+			if refs[i].Transform != nil {
+				raw := taken
+				taken, err = applyChain(refs[i], raw, mem)
+				raw.Release()
+				if err != nil {
+					break
+				}
 			}
 			cols = append(cols, taken)
 		}

@@ -31,8 +31,10 @@ const (
 	FeatureStatus_FEATURE_STATUS_PRESENT FeatureStatus = 1
 	// No row exists for this entity in the view.
 	FeatureStatus_FEATURE_STATUS_NOT_FOUND FeatureStatus = 2
-	// A row exists but its event time is older than the view's TTL. The stale value
-	// is still returned in the column so a caller may choose to use it.
+	// A row exists but its event time is older than the view's TTL. For a raw
+	// feature the stale value is still returned in the column so a caller may choose
+	// to use it; a transformed feature's chain sees an expired value as null, as
+	// training data does, so its column holds no stale value.
 	FeatureStatus_FEATURE_STATUS_EXPIRED FeatureStatus = 3
 	// The row exists but this feature is null in it.
 	FeatureStatus_FEATURE_STATUS_NULL FeatureStatus = 4
@@ -40,6 +42,10 @@ const (
 	// and the offline store unreachable). Unlike NOT_FOUND it says nothing about
 	// whether the entity exists.
 	FeatureStatus_FEATURE_STATUS_UNAVAILABLE FeatureStatus = 5
+	// The value was missing (no row, expired, or null) and the feature service's
+	// fill_null step supplied its default: the column holds the filled value, the
+	// same value training data holds for that entity and time.
+	FeatureStatus_FEATURE_STATUS_FILLED FeatureStatus = 6
 )
 
 // Enum value maps for FeatureStatus.
@@ -51,6 +57,7 @@ var (
 		3: "FEATURE_STATUS_EXPIRED",
 		4: "FEATURE_STATUS_NULL",
 		5: "FEATURE_STATUS_UNAVAILABLE",
+		6: "FEATURE_STATUS_FILLED",
 	}
 	FeatureStatus_value = map[string]int32{
 		"FEATURE_STATUS_UNSPECIFIED": 0,
@@ -59,6 +66,7 @@ var (
 		"FEATURE_STATUS_EXPIRED":     3,
 		"FEATURE_STATUS_NULL":        4,
 		"FEATURE_STATUS_UNAVAILABLE": 5,
+		"FEATURE_STATUS_FILLED":      6,
 	}
 )
 
@@ -1105,14 +1113,15 @@ const file_floe_v1_serving_proto_rawDesc = "" +
 	"\x14DiffFeaturesResponse\x126\n" +
 	"\x04from\x18\x01 \x01(\v2\".floe.v1.GetOnlineFeaturesResponseR\x04from\x122\n" +
 	"\x02to\x18\x02 \x01(\v2\".floe.v1.GetOnlineFeaturesResponseR\x02to\x12\x18\n" +
-	"\achanged\x18\x03 \x03(\tR\achanged*\xbe\x01\n" +
+	"\achanged\x18\x03 \x03(\tR\achanged*\xd9\x01\n" +
 	"\rFeatureStatus\x12\x1e\n" +
 	"\x1aFEATURE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16FEATURE_STATUS_PRESENT\x10\x01\x12\x1c\n" +
 	"\x18FEATURE_STATUS_NOT_FOUND\x10\x02\x12\x1a\n" +
 	"\x16FEATURE_STATUS_EXPIRED\x10\x03\x12\x17\n" +
 	"\x13FEATURE_STATUS_NULL\x10\x04\x12\x1e\n" +
-	"\x1aFEATURE_STATUS_UNAVAILABLE\x10\x05*[\n" +
+	"\x1aFEATURE_STATUS_UNAVAILABLE\x10\x05\x12\x19\n" +
+	"\x15FEATURE_STATUS_FILLED\x10\x06*[\n" +
 	"\x04Tier\x12\x14\n" +
 	"\x10TIER_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aTIER_L1\x10\x01\x12\x0f\n" +

@@ -213,14 +213,21 @@ type DatasetManifest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	SnapshotIds map[string]int64       `protobuf:"bytes,1,rep,name=snapshot_ids,json=snapshotIds,proto3" json:"snapshot_ids,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// Hash of the registry version and the feature list.
-	SpecHash        string                 `protobuf:"bytes,2,opt,name=spec_hash,json=specHash,proto3" json:"spec_hash,omitempty"`
-	RegistryVersion string                 `protobuf:"bytes,3,opt,name=registry_version,json=registryVersion,proto3" json:"registry_version,omitempty"`
-	FeatureService  string                 `protobuf:"bytes,4,opt,name=feature_service,json=featureService,proto3" json:"feature_service,omitempty"`
-	Features        []string               `protobuf:"bytes,5,rep,name=features,proto3" json:"features,omitempty"`
-	EntityRows      int64                  `protobuf:"varint,6,opt,name=entity_rows,json=entityRows,proto3" json:"entity_rows,omitempty"`
-	CreatedAt       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	SpecHash        string `protobuf:"bytes,2,opt,name=spec_hash,json=specHash,proto3" json:"spec_hash,omitempty"`
+	RegistryVersion string `protobuf:"bytes,3,opt,name=registry_version,json=registryVersion,proto3" json:"registry_version,omitempty"`
+	FeatureService  string `protobuf:"bytes,4,opt,name=feature_service,json=featureService,proto3" json:"feature_service,omitempty"`
+	// The features read, as "view:feature" references, in the service's order.
+	Features   []string               `protobuf:"bytes,5,rep,name=features,proto3" json:"features,omitempty"`
+	EntityRows int64                  `protobuf:"varint,6,opt,name=entity_rows,json=entityRows,proto3" json:"entity_rows,omitempty"`
+	CreatedAt  *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The feature columns of the Arrow stream, one per entry of features: the
+	// output name when the service names the feature (transformed features always
+	// carry one), else "<view>__<feature>". The stream's schema metadata carries the
+	// same list as JSON under "floe.feature_columns", so a reader knows it before the
+	// first batch.
+	Columns       []string `protobuf:"bytes,8,rep,name=columns,proto3" json:"columns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DatasetManifest) Reset() {
@@ -302,6 +309,13 @@ func (x *DatasetManifest) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *DatasetManifest) GetColumns() []string {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
 var File_floe_v1_training_proto protoreflect.FileDescriptor
 
 const file_floe_v1_training_proto_rawDesc = "" +
@@ -320,7 +334,7 @@ const file_floe_v1_training_proto_rawDesc = "" +
 	"\x1dGetHistoricalFeaturesResponse\x12(\n" +
 	"\x0farrow_ipc_chunk\x18\x01 \x01(\fH\x00R\rarrowIpcChunk\x126\n" +
 	"\bmanifest\x18\x02 \x01(\v2\x18.floe.v1.DatasetManifestH\x00R\bmanifestB\t\n" +
-	"\apayload\"\x88\x03\n" +
+	"\apayload\"\xa2\x03\n" +
 	"\x0fDatasetManifest\x12L\n" +
 	"\fsnapshot_ids\x18\x01 \x03(\v2).floe.v1.DatasetManifest.SnapshotIdsEntryR\vsnapshotIds\x12\x1b\n" +
 	"\tspec_hash\x18\x02 \x01(\tR\bspecHash\x12)\n" +
@@ -330,7 +344,8 @@ const file_floe_v1_training_proto_rawDesc = "" +
 	"\ventity_rows\x18\x06 \x01(\x03R\n" +
 	"entityRows\x129\n" +
 	"\n" +
-	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x1a>\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x18\n" +
+	"\acolumns\x18\b \x03(\tR\acolumns\x1a>\n" +
 	"\x10SnapshotIdsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x012{\n" +

@@ -19,6 +19,7 @@ class FeatureStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FEATURE_STATUS_EXPIRED: _ClassVar[FeatureStatus]
     FEATURE_STATUS_NULL: _ClassVar[FeatureStatus]
     FEATURE_STATUS_UNAVAILABLE: _ClassVar[FeatureStatus]
+    FEATURE_STATUS_FILLED: _ClassVar[FeatureStatus]
 
 class Tier(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -33,6 +34,7 @@ FEATURE_STATUS_NOT_FOUND: FeatureStatus
 FEATURE_STATUS_EXPIRED: FeatureStatus
 FEATURE_STATUS_NULL: FeatureStatus
 FEATURE_STATUS_UNAVAILABLE: FeatureStatus
+FEATURE_STATUS_FILLED: FeatureStatus
 TIER_UNSPECIFIED: Tier
 TIER_L1: Tier
 TIER_ONLINE: Tier

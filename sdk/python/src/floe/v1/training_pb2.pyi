@@ -38,7 +38,7 @@ class GetHistoricalFeaturesResponse(_message.Message):
     def __init__(self, arrow_ipc_chunk: _Optional[bytes] = ..., manifest: _Optional[_Union[DatasetManifest, _Mapping]] = ...) -> None: ...
 
 class DatasetManifest(_message.Message):
-    __slots__ = ("snapshot_ids", "spec_hash", "registry_version", "feature_service", "features", "entity_rows", "created_at")
+    __slots__ = ("snapshot_ids", "spec_hash", "registry_version", "feature_service", "features", "entity_rows", "created_at", "columns")
     class SnapshotIdsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +53,7 @@ class DatasetManifest(_message.Message):
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     ENTITY_ROWS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
     snapshot_ids: _containers.ScalarMap[str, int]
     spec_hash: str
     registry_version: str
@@ -60,4 +61,5 @@ class DatasetManifest(_message.Message):
     features: _containers.RepeatedScalarFieldContainer[str]
     entity_rows: int
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, snapshot_ids: _Optional[_Mapping[str, int]] = ..., spec_hash: _Optional[str] = ..., registry_version: _Optional[str] = ..., feature_service: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., entity_rows: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    columns: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, snapshot_ids: _Optional[_Mapping[str, int]] = ..., spec_hash: _Optional[str] = ..., registry_version: _Optional[str] = ..., feature_service: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., entity_rows: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., columns: _Optional[_Iterable[str]] = ...) -> None: ...

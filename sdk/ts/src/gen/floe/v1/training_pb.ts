@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file floe/v1/training.proto.
  */
 export const file_floe_v1_training: GenFile = /*@__PURE__*/
-  fileDesc("ChZmbG9lL3YxL3RyYWluaW5nLnByb3RvEgdmbG9lLnYxIpACChxHZXRIaXN0b3JpY2FsRmVhdHVyZXNSZXF1ZXN0EhkKD2ZlYXR1cmVfc2VydmljZRgBIAEoCUgAEigKCGZlYXR1cmVzGAIgASgLMhQuZmxvZS52MS5GZWF0dXJlUmVmc0gAEh0KFWVudGl0eV9yb3dzX2Fycm93X2lwYxgDIAEoDBJMCgxzbmFwc2hvdF9pZHMYBCADKAsyNi5mbG9lLnYxLkdldEhpc3RvcmljYWxGZWF0dXJlc1JlcXVlc3QuU25hcHNob3RJZHNFbnRyeRoyChBTbmFwc2hvdElkc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAzoCOAFCCgoIc2VsZWN0b3IicwodR2V0SGlzdG9yaWNhbEZlYXR1cmVzUmVzcG9uc2USGQoPYXJyb3dfaXBjX2NodW5rGAEgASgMSAASLAoIbWFuaWZlc3QYAiABKAsyGC5mbG9lLnYxLkRhdGFzZXRNYW5pZmVzdEgAQgkKB3BheWxvYWQiowIKD0RhdGFzZXRNYW5pZmVzdBI/CgxzbmFwc2hvdF9pZHMYASADKAsyKS5mbG9lLnYxLkRhdGFzZXRNYW5pZmVzdC5TbmFwc2hvdElkc0VudHJ5EhEKCXNwZWNfaGFzaBgCIAEoCRIYChByZWdpc3RyeV92ZXJzaW9uGAMgASgJEhcKD2ZlYXR1cmVfc2VydmljZRgEIAEoCRIQCghmZWF0dXJlcxgFIAMoCRITCgtlbnRpdHlfcm93cxgGIAEoAxIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBoyChBTbmFwc2hvdElkc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAzoCOAEyewoPVHJhaW5pbmdTZXJ2aWNlEmgKFUdldEhpc3RvcmljYWxGZWF0dXJlcxIlLmZsb2UudjEuR2V0SGlzdG9yaWNhbEZlYXR1cmVzUmVxdWVzdBomLmZsb2UudjEuR2V0SGlzdG9yaWNhbEZlYXR1cmVzUmVzcG9uc2UwAUIpWidmbG9lLmRldi9mbG9lL3Nkay9nby9nZW4vZmxvZS92MTtmbG9ldjFiBnByb3RvMw", [file_floe_v1_serving, file_google_protobuf_timestamp]);
+  fileDesc("ChZmbG9lL3YxL3RyYWluaW5nLnByb3RvEgdmbG9lLnYxIpACChxHZXRIaXN0b3JpY2FsRmVhdHVyZXNSZXF1ZXN0EhkKD2ZlYXR1cmVfc2VydmljZRgBIAEoCUgAEigKCGZlYXR1cmVzGAIgASgLMhQuZmxvZS52MS5GZWF0dXJlUmVmc0gAEh0KFWVudGl0eV9yb3dzX2Fycm93X2lwYxgDIAEoDBJMCgxzbmFwc2hvdF9pZHMYBCADKAsyNi5mbG9lLnYxLkdldEhpc3RvcmljYWxGZWF0dXJlc1JlcXVlc3QuU25hcHNob3RJZHNFbnRyeRoyChBTbmFwc2hvdElkc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAzoCOAFCCgoIc2VsZWN0b3IicwodR2V0SGlzdG9yaWNhbEZlYXR1cmVzUmVzcG9uc2USGQoPYXJyb3dfaXBjX2NodW5rGAEgASgMSAASLAoIbWFuaWZlc3QYAiABKAsyGC5mbG9lLnYxLkRhdGFzZXRNYW5pZmVzdEgAQgkKB3BheWxvYWQitAIKD0RhdGFzZXRNYW5pZmVzdBI/CgxzbmFwc2hvdF9pZHMYASADKAsyKS5mbG9lLnYxLkRhdGFzZXRNYW5pZmVzdC5TbmFwc2hvdElkc0VudHJ5EhEKCXNwZWNfaGFzaBgCIAEoCRIYChByZWdpc3RyeV92ZXJzaW9uGAMgASgJEhcKD2ZlYXR1cmVfc2VydmljZRgEIAEoCRIQCghmZWF0dXJlcxgFIAMoCRITCgtlbnRpdHlfcm93cxgGIAEoAxIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdjb2x1bW5zGAggAygJGjIKEFNuYXBzaG90SWRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ATJ7Cg9UcmFpbmluZ1NlcnZpY2USaAoVR2V0SGlzdG9yaWNhbEZlYXR1cmVzEiUuZmxvZS52MS5HZXRIaXN0b3JpY2FsRmVhdHVyZXNSZXF1ZXN0GiYuZmxvZS52MS5HZXRIaXN0b3JpY2FsRmVhdHVyZXNSZXNwb25zZTABQilaJ2Zsb2UuZGV2L2Zsb2Uvc2RrL2dvL2dlbi9mbG9lL3YxO2Zsb2V2MWIGcHJvdG8z", [file_floe_v1_serving, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message floe.v1.GetHistoricalFeaturesRequest
@@ -123,6 +123,8 @@ export type DatasetManifest = Message<"floe.v1.DatasetManifest"> & {
   featureService: string;
 
   /**
+   * The features read, as "view:feature" references, in the service's order.
+   *
    * @generated from field: repeated string features = 5;
    */
   features: string[];
@@ -136,6 +138,17 @@ export type DatasetManifest = Message<"floe.v1.DatasetManifest"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 7;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * The feature columns of the Arrow stream, one per entry of features: the
+   * output name when the service names the feature (transformed features always
+   * carry one), else "<view>__<feature>". The stream's schema metadata carries the
+   * same list as JSON under "floe.feature_columns", so a reader knows it before the
+   * first batch.
+   *
+   * @generated from field: repeated string columns = 8;
+   */
+  columns: string[];
 };
 
 /**
