@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"gen":          {"generate typed Go, Python and TypeScript bindings from specs", runGen},
 	"validate":     {"check a spec directory and print what it defines", runValidate},
 	"snapshots":    {"list the Iceberg snapshots of a view's table, newest first", runSnapshots},
+	"fit":          {"fit the parameters of transform steps marked fitted: true and write lock files", runFit},
 	"example-data": {"write sample CSV data for an example project", runExampleData},
 }
 

@@ -26,6 +26,15 @@ var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 // Registry. Problems are reported all at once as an ErrorList naming file, line and
 // field; errors.Is(err, ErrInvalidSpec) holds for them.
 func LoadDir(dir string) (*Registry, error) {
+	files, err := ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(files)
+}
+
+// ReadDir reads every *.yaml and *.yml file directly in dir: path → content.
+func ReadDir(dir string) (map[string][]byte, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read specs: %w", err)
@@ -46,15 +55,19 @@ func LoadDir(dir string) (*Registry, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("read specs: no *.yaml files in %s: %w", dir, fs.ErrNotExist)
 	}
-	return Compile(files)
+	return files, nil
 }
 
 // Compile compiles spec files given as path → YAML content. A file named
 // <spec>.lock.yaml is not a spec but the lock file of <spec>.yaml: the fitted
 // parameters of its steps marked fitted: true (see lockFile).
 func Compile(files map[string][]byte) (*Registry, error) {
-	var errs ErrorList
-	c := compiler{errs: &errs}
+	c := compiler{errs: &ErrorList{}}
+	return c.run(files)
+}
+
+func (c *compiler) run(files map[string][]byte) (*Registry, error) {
+	errs := c.errs
 	paths := sortedKeys(files)
 	for _, path := range paths {
 		var root yaml.Node
@@ -73,11 +86,13 @@ func Compile(files map[string][]byte) (*Registry, error) {
 			continue
 		}
 		if isLockPath(path) {
-			c.parseLock(path, &root)
+			if !c.fit { // floe fit rewrites locks: the old ones don't matter
+				c.parseLock(path, &root)
+			}
 			continue
 		}
 		var f specFile
-		decodeStrict(path, &root, reflect.ValueOf(&f).Elem(), "", &errs)
+		decodeStrict(path, &root, reflect.ValueOf(&f).Elem(), "", errs)
 		c.files = append(c.files, parsedFile{path: path, spec: f})
 	}
 	reg := c.compile()
@@ -102,6 +117,11 @@ type compiler struct {
 	errs  *ErrorList
 	// locks are the lock files by path.
 	locks map[string]*parsedLock
+
+	// fit is set by CompileForFit: steps marked fitted: true are collected in
+	// targets instead of being resolved from lock files.
+	fit     bool
+	targets []FitTarget
 }
 
 func (c *compiler) compile() *Registry {
@@ -339,6 +359,13 @@ func (c *compiler) service(file, field string, s featureServiceSpec, r *Registry
 			continue
 		} else {
 			outputs[out] = true
+		}
+		if len(fs.Transform) > 0 && c.fit && anyFitted(fs.Transform) {
+			if !c.planFit(file, ff+".transform", fs, resolved, s.Name) {
+				ok = false
+			}
+			svc.Features = append(svc.Features, resolved)
+			continue
 		}
 		if len(fs.Transform) > 0 {
 			lock = c.lockFor(file)

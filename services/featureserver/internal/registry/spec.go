@@ -132,6 +132,8 @@ type bucketizeSpec struct {
 	Line       int       `yaml:"-"`
 	Boundaries []float64 `yaml:"boundaries"`
 	Fitted     bool      `yaml:"fitted"`
+	// NumBuckets is how many buckets floe fit cuts at quantiles (fitted only).
+	NumBuckets *int `yaml:"num_buckets"`
 }
 
 type lookupSpec struct {
@@ -139,6 +141,9 @@ type lookupSpec struct {
 	Vocabulary []string `yaml:"vocabulary"`
 	OOVBuckets *int     `yaml:"oov_buckets"`
 	Fitted     bool     `yaml:"fitted"`
+	// MaxTokens caps the vocabulary floe fit keeps to the most frequent values
+	// (fitted only; none: every value seen).
+	MaxTokens *int `yaml:"max_tokens"`
 }
 
 type oneHotSpec struct {

@@ -18,6 +18,9 @@ func LockPath(specPath string) string {
 	return strings.TrimSuffix(specPath, filepath.Ext(specPath)) + ".lock.yaml"
 }
 
+// IsLockPath reports whether path names a lock file rather than a spec.
+func IsLockPath(path string) bool { return isLockPath(path) }
+
 func isLockPath(path string) bool {
 	return strings.HasSuffix(path, ".lock.yaml") || strings.HasSuffix(path, ".lock.yml")
 }
@@ -95,6 +98,10 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, f *Featu
 			} else {
 				c.errs.add(file, st.Line, sf, "a step is a mapping with exactly one of %s", opList())
 			}
+			ok = false
+			continue
+		}
+		if _, _, good := c.fitOptions(file, sf, op, fitted, st); !good {
 			ok = false
 			continue
 		}

@@ -47,8 +47,12 @@ func applyChain(r registry.FeatureRef, raw arrow.Array, mem memory.Allocator) (a
 	return fromColumn(out, mem), nil
 }
 
-// toColumn views an Arrow column as a transform.Column; fixed-width values are
-// shared, not copied.
+// ToColumn views an Arrow column of a feature's canonical type (offline.ArrowType)
+// as a transform.Column of type t; fixed-width values are shared, not copied.
+func ToColumn(a arrow.Array, t transform.Type, dim int) (transform.Column, error) {
+	return toColumn(a, t, dim)
+}
+
 func toColumn(a arrow.Array, t transform.Type, dim int) (transform.Column, error) {
 	n := a.Len()
 	c := transform.Column{Type: t}

@@ -1,0 +1,455 @@
+// Package fit computes the parameters of transform steps marked fitted: true from
+// pinned Iceberg snapshots and writes them to lock files next to the specs
+// (`floe fit`), so a retrain with the same lock is reproducible.
+//
+// # What a parameter is fitted on
+//
+// Every row of the view's table at the pinned snapshot is one observation (each
+// version of each entity, as training data samples them), after the steps that
+// precede the fitted one in the chain (so `fill_null` then a fitted `standardize`
+// fits on the filled values). Nulls are skipped, and so are NaN and ±Inf for numeric
+// fits:
+//
+//   - standardize: mean and population standard deviation; a constant column
+//     (std 0) is an error.
+//   - min_max: minimum and maximum; a constant column is an error.
+//   - bucketize: num_buckets-1 boundaries at the quantiles k/num_buckets (lower
+//     nearest rank of the sorted values), duplicates dropped; a constant column is
+//     an error.
+//   - lookup: the distinct values by descending count, ties in byte order, at most
+//     max_tokens of them.
+//
+// A table with no snapshot, or a column with no usable value, is an error naming the
+// spec file, line and feature: nothing is written then.
+package fit
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"gopkg.in/yaml.v3"
+
+	"floe.dev/floe/services/featureserver/internal/offline"
+	"floe.dev/floe/services/featureserver/internal/registry"
+	"floe.dev/floe/services/featureserver/internal/training"
+	"floe.dev/floe/services/featureserver/internal/transform"
+)
+
+// Source is the part of the offline store fitting reads.
+type Source interface {
+	Scan(ctx context.Context, v *registry.FeatureView, snapshotID int64) (array.RecordReader, error)
+	Snapshot(ctx context.Context, v *registry.FeatureView, id int64) (offline.Snapshot, error)
+	CurrentSnapshot(ctx context.Context, v *registry.FeatureView) (int64, bool, error)
+}
+
+var _ Source = (*offline.Store)(nil)
+
+// ErrNothingToFit is returned when no step of any spec is marked fitted: true.
+var ErrNothingToFit = errors.New("no transform step is marked fitted: true; nothing to fit")
+
+// Options tunes a fit.
+type Options struct {
+	// Snapshots pins the snapshot read per table ("namespace.table"); tables left
+	// out are read at their current snapshot, which the lock then records.
+	Snapshots map[string]int64
+	// Now stamps fitted_at; nil means time.Now.
+	Now func() time.Time
+}
+
+// Param is the fitted parameters of one step, for reports.
+type Param struct {
+	Service, Output string
+	// Step is the index of the step in the feature's chain.
+	Step int
+	// Fitted is the step with its parameters.
+	Fitted transform.Step
+	// Rows is the number of values the parameters were computed from.
+	Rows int
+}
+
+// Lock is one lock file written (or, with Fit's write false, that would be).
+type Lock struct {
+	Path      string
+	Content   []byte
+	Snapshots map[string]int64
+	Params    []Param
+}
+
+// Fit reads the specs in files (path → content, as registry.ReadDir returns),
+// fits every step marked fitted: true and returns one lock per spec file with
+// such steps. With write set, each lock is written next to its spec (atomically);
+// the specs and the new locks are compiled together first, so a lock that would
+// not load is never written.
+func Fit(ctx context.Context, files map[string][]byte, src Source, opts Options, write bool) ([]Lock, error) {
+	_, targets, err := registry.CompileForFit(files)
+	if err != nil {
+		return nil, err
+	}
+	if len(targets) == 0 {
+		return nil, ErrNothingToFit
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	for table := range opts.Snapshots {
+		found := false
+		for _, t := range targets {
+			found = found || t.Ref.View.Source.Identifier() == table
+		}
+		if !found {
+			return nil, fmt.Errorf("a snapshot is pinned for table %s, which no fitted step reads", table)
+		}
+	}
+
+	// Pin a snapshot per view and load the feature columns fitted steps read.
+	type viewData struct {
+		snapshot int64
+		columns  map[int]arrow.Array // feature index → column
+	}
+	views := map[string]*viewData{}
+	defer func() {
+		for _, d := range views {
+			for _, c := range d.columns {
+				c.Release()
+			}
+		}
+	}()
+	for _, t := range targets {
+		v := t.Ref.View
+		d, ok := views[v.Name]
+		if !ok {
+			d = &viewData{columns: map[int]arrow.Array{}}
+			table := v.Source.Identifier()
+			if id, pinned := opts.Snapshots[table]; pinned {
+				if _, err := src.Snapshot(ctx, v, id); err != nil {
+					return nil, fmt.Errorf("table %s: %w", table, err)
+				}
+				d.snapshot = id
+			} else {
+				id, has, err := src.CurrentSnapshot(ctx, v)
+				if err != nil {
+					return nil, fmt.Errorf("table %s: %w", table, err)
+				}
+				if !has {
+					return nil, fmt.Errorf("%s:%d: feature %q of feature service %q is fitted on view %s, whose table %s has no snapshot yet: ingest data first (floe ingest)", t.File, t.Lines[0], t.Output(), t.Service, v.Name, table)
+				}
+				d.snapshot = id
+			}
+			views[v.Name] = d
+		}
+		d.columns[t.Ref.Feature.Index] = nil
+	}
+	for name, d := range views {
+		var v *registry.FeatureView
+		for _, t := range targets {
+			if t.Ref.View.Name == name {
+				v = t.Ref.View
+				break
+			}
+		}
+		if err := load(ctx, src, v, d.snapshot, d.columns); err != nil {
+			return nil, err
+		}
+	}
+
+	// Fit, grouped by spec file.
+	byFile := map[string]*Lock{}
+	var order []string
+	for _, t := range targets {
+		l, ok := byFile[t.File]
+		if !ok {
+			l = &Lock{Path: registry.LockPath(t.File), Snapshots: map[string]int64{}}
+			byFile[t.File] = l
+			order = append(order, t.File)
+		}
+		d := views[t.Ref.View.Name]
+		l.Snapshots[t.Ref.View.Source.Identifier()] = d.snapshot
+		params, err := fitTarget(t, d.columns[t.Ref.Feature.Index])
+		if err != nil {
+			return nil, err
+		}
+		l.Params = append(l.Params, params...)
+	}
+
+	locks := make([]Lock, 0, len(order))
+	withLocks := map[string][]byte{}
+	for p, b := range files {
+		if !registry.IsLockPath(p) {
+			withLocks[p] = b
+		}
+	}
+	stamp := now().UTC().Format(time.RFC3339)
+	for _, file := range order {
+		l := byFile[file]
+		l.Content = render(file, files[file], stamp, l)
+		withLocks[l.Path] = l.Content
+		locks = append(locks, *l)
+	}
+	if _, err := registry.Compile(withLocks); err != nil {
+		return nil, fmt.Errorf("the fitted parameters do not load (a bug: please report it): %w", err)
+	}
+	if write {
+		for _, l := range locks {
+			if err := writeAtomic(l.Path, l.Content); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return locks, nil
+}
+
+// load reads the wanted feature columns of v at snapshot.
+func load(ctx context.Context, src Source, v *registry.FeatureView, snapshot int64, want map[int]arrow.Array) error {
+	rdr, err := src.Scan(ctx, v, snapshot)
+	if err != nil {
+		return fmt.Errorf("reading %s at snapshot %d: %w", v.Source.Identifier(), snapshot, err)
+	}
+	defer rdr.Release()
+	parts := map[int][]arrow.Array{}
+	defer func() {
+		for _, ps := range parts {
+			for _, p := range ps {
+				p.Release()
+			}
+		}
+	}()
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		for f := range want {
+			c := rec.Column(2 + f)
+			c.Retain()
+			parts[f] = append(parts[f], c)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if err := rdr.Err(); err != nil {
+		return fmt.Errorf("reading %s at snapshot %d: %w", v.Source.Identifier(), snapshot, err)
+	}
+	schema := offline.ArrowSchema(v)
+	for f := range want {
+		if len(parts[f]) == 0 {
+			want[f] = array.MakeArrayOfNull(memory.DefaultAllocator, schema.Field(2+f).Type, 0)
+			continue
+		}
+		c, err := array.Concatenate(parts[f], memory.DefaultAllocator)
+		if err != nil {
+			return fmt.Errorf("view %s: %w", v.Name, err)
+		}
+		want[f] = c
+	}
+	return nil
+}
+
+// fitTarget runs the target's chain over the raw column, fitting each fitted step
+// on the values that reach it.
+func fitTarget(t registry.FitTarget, raw arrow.Array) ([]Param, error) {
+	col, err := training.ToColumn(raw, transform.Type(t.Ref.Feature.Type), t.Ref.Feature.Dim)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%d: feature %s: %w", t.File, t.Lines[0], t.Ref.Name(), err)
+	}
+	var out []Param
+	dim := t.Ref.Feature.Dim
+	for i, s := range t.Steps {
+		if t.Fitted[i] {
+			var n int
+			s, n, err = fitStep(s, col, t.NumBuckets[i], t.MaxTokens[i])
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: feature service %s, feature %s, step %d (%s): %w", t.File, t.Lines[i], t.Service, t.Output(), i, s.Op, err)
+			}
+			out = append(out, Param{Service: t.Service, Output: t.Output(), Step: i, Fitted: s, Rows: n})
+		}
+		ch, err := transform.NewChain(col.Type, dim, []transform.Step{s})
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: feature service %s, feature %s: fitted parameters are invalid: %w", t.File, t.Lines[i], t.Service, t.Output(), err)
+		}
+		if col, err = ch.Apply(col); err != nil {
+			return nil, err
+		}
+		dim = ch.OutDim
+	}
+	return out, nil
+}
+
+// fitStep computes s's parameters from the non-null values of c.
+func fitStep(s transform.Step, c transform.Column, numBuckets, maxTokens int) (transform.Step, int, error) {
+	switch s.Op {
+	case transform.OpLookup:
+		if c.Type != transform.TypeString {
+			return s, 0, fmt.Errorf("lookup is fitted on strings, got %s", c.Type)
+		}
+		counts := map[string]int{}
+		n := 0
+		for i, v := range c.Strs {
+			if !c.IsNull(i) {
+				counts[v]++
+				n++
+			}
+		}
+		if n == 0 {
+			return s, 0, errors.New("no non-null value to build a vocabulary from")
+		}
+		vocab := make([]string, 0, len(counts))
+		for v := range counts {
+			vocab = append(vocab, v)
+		}
+		slices.SortFunc(vocab, func(a, b string) int {
+			if c := cmp.Compare(counts[b], counts[a]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+		if maxTokens > 0 && len(vocab) > maxTokens {
+			vocab = vocab[:maxTokens]
+		}
+		s.Vocabulary = vocab
+		return s, n, nil
+	}
+	xs := finiteValues(c)
+	if xs == nil {
+		return s, 0, fmt.Errorf("%s is fitted on numbers, got %s", s.Op, c.Type)
+	}
+	if len(xs) == 0 {
+		return s, 0, errors.New("no finite non-null value to fit on")
+	}
+	switch s.Op {
+	case transform.OpStandardize:
+		// Two-pass mean and variance, summed in sorted order so the result does
+		// not depend on the scan's file order.
+		sort.Float64s(xs)
+		var sum float64
+		for _, x := range xs {
+			sum += x
+		}
+		mean := sum / float64(len(xs))
+		var ss float64
+		for _, x := range xs {
+			ss += (x - mean) * (x - mean)
+		}
+		std := math.Sqrt(ss / float64(len(xs)))
+		if std == 0 || math.IsNaN(std) || math.IsInf(std, 0) {
+			return s, 0, fmt.Errorf("all %d values are %v: a constant has no standard deviation; drop the step or write its parameters", len(xs), mean)
+		}
+		s.Mean, s.Std = mean, std
+	case transform.OpMinMax:
+		lo, hi := slices.Min(xs), slices.Max(xs)
+		if lo == hi {
+			return s, 0, fmt.Errorf("all %d values are %v: min equals max", len(xs), lo)
+		}
+		s.Min, s.Max = lo, hi
+	case transform.OpBucketize:
+		sort.Float64s(xs)
+		if xs[0] == xs[len(xs)-1] {
+			return s, 0, fmt.Errorf("all %d values are %v: no boundary separates them", len(xs), xs[0])
+		}
+		var bounds []float64
+		for k := 1; k < numBuckets; k++ {
+			b := xs[k*len(xs)/numBuckets]
+			if len(bounds) == 0 || b > bounds[len(bounds)-1] {
+				bounds = append(bounds, b)
+			}
+		}
+		s.Boundaries = bounds
+	default:
+		return s, 0, fmt.Errorf("%s has no fitted parameters", s.Op)
+	}
+	return s, len(xs), nil
+}
+
+// finiteValues returns the finite non-null values of a numeric column as float64,
+// nil when the column is not numeric.
+func finiteValues(c transform.Column) []float64 {
+	out := []float64{}
+	switch c.Type {
+	case transform.TypeInt64:
+		for i, v := range c.Ints {
+			if !c.IsNull(i) {
+				out = append(out, float64(v))
+			}
+		}
+	case transform.TypeDouble:
+		for i, v := range c.Floats {
+			if !c.IsNull(i) && !math.IsNaN(v) && !math.IsInf(v, 0) {
+				out = append(out, v)
+			}
+		}
+	default:
+		return nil
+	}
+	return out
+}
+
+// render writes a lock file: the parameters of each fitted step, keyed by service
+// and output name, in chain order, and the data they came from.
+func render(spec string, content []byte, fittedAt string, l *Lock) []byte {
+	sum := sha256.Sum256(content)
+	services := map[string]map[string][]map[string]any{}
+	for _, p := range l.Params {
+		if services[p.Service] == nil {
+			services[p.Service] = map[string][]map[string]any{}
+		}
+		services[p.Service][p.Output] = append(services[p.Service][p.Output], stepYAML(p.Fitted))
+	}
+	doc := struct {
+		Version   int                                    `yaml:"version"`
+		SpecHash  string                                 `yaml:"spec_hash"`
+		FittedAt  string                                 `yaml:"fitted_at"`
+		Snapshots map[string]int64                       `yaml:"snapshots"`
+		Services  map[string]map[string][]map[string]any `yaml:"services"`
+	}{registry.LockVersion, hex.EncodeToString(sum[:]), fittedAt, l.Snapshots, services}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Written by floe fit from the Iceberg snapshots below: the parameters of every\n# transform step marked fitted: true in %s. Do not edit; rerun floe fit\n# (with --snapshot table=id to reproduce a fit).\n", filepath.Base(spec))
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		panic(err) // plain maps and scalars always encode
+	}
+	enc.Close()
+	return b.Bytes()
+}
+
+func stepYAML(s transform.Step) map[string]any {
+	switch s.Op {
+	case transform.OpStandardize:
+		return map[string]any{"standardize": map[string]float64{"mean": s.Mean, "std": s.Std}}
+	case transform.OpMinMax:
+		return map[string]any{"min_max": map[string]float64{"min": s.Min, "max": s.Max}}
+	case transform.OpBucketize:
+		return map[string]any{"bucketize": map[string][]float64{"boundaries": s.Boundaries}}
+	case transform.OpLookup:
+		return map[string]any{"lookup": map[string][]string{"vocabulary": s.Vocabulary}}
+	}
+	panic(fmt.Sprintf("fit: %s has no fitted parameters", s.Op))
+}
+
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".floe-fit-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,164 @@
+package registry
+
+import (
+	"fmt"
+
+	"floe.dev/floe/services/featureserver/internal/transform"
+)
+
+// FitTarget is a feature service feature whose transform has steps marked
+// fitted: true, as CompileForFit finds it: everything floe fit needs to compute
+// their parameters and write them to the spec's lock file.
+type FitTarget struct {
+	// File is the spec file declaring the service; its lock is LockPath(File).
+	File    string
+	Service string
+	// Ref is the feature (its Transform is nil: the chain is incomplete).
+	Ref FeatureRef
+	// Steps is the chain: written parameters as compiled, fitted steps with only
+	// their Op (and, for lookup, the OOVBuckets the spec chose).
+	Steps  []transform.Step
+	Fitted []bool
+	// NumBuckets and MaxTokens are the fitting options of each fitted bucketize and
+	// lookup step (MaxTokens 0: no cap).
+	NumBuckets []int
+	MaxTokens  []int
+	// Lines locates each step in File.
+	Lines []int
+}
+
+// Output is the feature's output name, its key in the lock file.
+func (t FitTarget) Output() string { return t.Ref.OutputName() }
+
+// CompileForFit compiles specs like Compile but ignores lock files and, instead of
+// requiring parameters for steps marked fitted: true, returns those features as
+// targets. Their chains are still type-checked (with placeholder parameters), so
+// a fitted standardize of a string is reported here with file:line, before any
+// data is read.
+func CompileForFit(files map[string][]byte) (*Registry, []FitTarget, error) {
+	c := compiler{errs: &ErrorList{}, fit: true}
+	reg, err := c.run(files)
+	if err != nil {
+		return nil, nil, err
+	}
+	return reg, c.targets, nil
+}
+
+func anyFitted(specs []transformStepSpec) bool {
+	for _, st := range specs {
+		if _, fitted, n := st.which(); n == 1 && fitted {
+			return true
+		}
+	}
+	return false
+}
+
+// fitOptions checks the fitting options of a step: required and valid when the
+// step is fitted, absent otherwise. It returns num_buckets and max_tokens.
+func (c *compiler) fitOptions(file, field string, op transform.Op, fitted bool, st transformStepSpec) (numBuckets, maxTokens int, ok bool) {
+	ok = true
+	switch op {
+	case transform.OpBucketize:
+		p := st.Bucketize
+		switch {
+		case !fitted && p.NumBuckets != nil:
+			c.errs.add(file, p.Line, field+".bucketize.num_buckets", "only applies with fitted: true (floe fit cuts that many buckets at quantiles); write boundaries or mark the step fitted")
+			ok = false
+		case fitted && p.NumBuckets == nil:
+			c.errs.add(file, p.Line, field+".bucketize.num_buckets", "is required with fitted: true: how many buckets floe fit cuts at quantiles of the data")
+			ok = false
+		case fitted && *p.NumBuckets < 2:
+			c.errs.add(file, p.Line, field+".bucketize.num_buckets", "is %d; it must be at least 2", *p.NumBuckets)
+			ok = false
+		case fitted:
+			numBuckets = *p.NumBuckets
+		}
+	case transform.OpLookup:
+		p := st.Lookup
+		switch {
+		case !fitted && p.MaxTokens != nil:
+			c.errs.add(file, p.Line, field+".lookup.max_tokens", "only applies with fitted: true (it caps the vocabulary floe fit keeps); write the vocabulary or mark the step fitted")
+			ok = false
+		case fitted && p.MaxTokens != nil && *p.MaxTokens < 1:
+			c.errs.add(file, p.Line, field+".lookup.max_tokens", "is %d; it must be at least 1", *p.MaxTokens)
+			ok = false
+		case fitted && p.MaxTokens != nil:
+			maxTokens = *p.MaxTokens
+		}
+	}
+	return numBuckets, maxTokens, ok
+}
+
+// planFit records a FitTarget for a service feature with fitted steps, checking
+// the chain with placeholder parameters.
+func (c *compiler) planFit(file, field string, fs serviceFeatureSpec, ref FeatureRef, svc string) bool {
+	t := FitTarget{File: file, Service: svc, Ref: ref}
+	check := make([]transform.Step, len(fs.Transform))
+	ok := true
+	for i, st := range fs.Transform {
+		sf := fmt.Sprintf("%s[%d]", field, i)
+		op, fitted, n := st.which()
+		if n != 1 {
+			if st.short != "" {
+				c.errs.add(file, st.Line, sf, "unknown step %q (steps: %s; a step with parameters is a mapping, e.g. {clip: {min: 0, max: 1}})", st.short, opList())
+			} else {
+				c.errs.add(file, st.Line, sf, "a step is a mapping with exactly one of %s", opList())
+			}
+			ok = false
+			continue
+		}
+		nb, mt, good := c.fitOptions(file, sf, op, fitted, st)
+		ok = ok && good
+		var s transform.Step
+		switch {
+		case !fitted:
+			s, good = c.stepParams(file, sf, op, st)
+			ok = ok && good
+			check[i] = s
+		case !c.fittedAndWritten(file, sf, st):
+			ok = false
+		case !fittable(op):
+			c.errs.add(file, st.Line, sf+"."+string(op)+".fitted", "%s has no fitted parameters; write them in the spec", op)
+			ok = false
+		default:
+			s = transform.Step{Op: op}
+			if op == transform.OpLookup {
+				s.OOVBuckets = 1
+				if st.Lookup.OOVBuckets != nil {
+					s.OOVBuckets = *st.Lookup.OOVBuckets
+				}
+			}
+			check[i] = placeholder(s)
+		}
+		t.Steps = append(t.Steps, s)
+		t.Fitted = append(t.Fitted, fitted)
+		t.NumBuckets = append(t.NumBuckets, nb)
+		t.MaxTokens = append(t.MaxTokens, mt)
+		t.Lines = append(t.Lines, st.Line)
+	}
+	if !ok {
+		return false
+	}
+	if _, err := transform.NewChain(transform.Type(ref.Feature.Type), ref.Feature.Dim, check); err != nil {
+		se := err.(*transform.StepError)
+		c.errs.add(file, fs.Transform[se.Index].Line, fmt.Sprintf("%s[%d].%s", field, se.Index, check[se.Index].Op), "%s", se.Msg)
+		return false
+	}
+	c.targets = append(c.targets, t)
+	return true
+}
+
+// placeholder gives a fitted step valid parameters, to type-check its chain.
+func placeholder(s transform.Step) transform.Step {
+	switch s.Op {
+	case transform.OpStandardize:
+		s.Mean, s.Std = 0, 1
+	case transform.OpMinMax:
+		s.Min, s.Max = 0, 1
+	case transform.OpBucketize:
+		s.Boundaries = []float64{0}
+	case transform.OpLookup:
+		s.Vocabulary = []string{""}
+	}
+	return s
+}
