@@ -45,7 +45,7 @@ $(BUF): tools/package.json tools/package-lock.json
 $(VENV)/.installed: sdk/python/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q grpcio-tools==$(GRPCIO_TOOLS_VERSION) -e 'sdk/python[test]'
+	$(PY) -m pip install -q grpcio-tools==$(GRPCIO_TOOLS_VERSION) -e 'sdk/python[test,training,keras]'
 	@touch $@
 
 sdk/ts/node_modules/.package-lock.json: sdk/ts/package.json sdk/ts/package-lock.json
@@ -102,7 +102,7 @@ test-go: ## Go unit and integration tests (starts real redis-server and Iceberg 
 
 .PHONY: test-python
 test-python: tools build ## Python SDK tests against a real server
-	cd sdk/python && FLOE_BIN=$(FLOE) $(PY) -m pytest -q
+	cd sdk/python && FLOE_BIN=$(FLOE) KERAS_BACKEND=jax $(PY) -m pytest -q
 
 .PHONY: test-ts
 test-ts: tools build ## TypeScript client tests against a real server
@@ -142,6 +142,9 @@ bench-go: ## Go micro-benchmarks (codec, stores, read path)
 .PHONY: demo
 demo: build tools ## run Floe on its embedded default with the pricing example, and read features over HTTP and from Python
 	./scripts/demo.sh
+
+example-keras: build tools ## examples/keras_pricing: train a Keras model on point-in-time training data, save it, score online
+	./examples/keras_pricing/run.sh
 
 .PHONY: clean
 clean: ## remove build outputs and local data (.floe)
