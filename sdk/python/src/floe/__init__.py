@@ -4,6 +4,11 @@
 (``OnlineFeatures``). Typed contracts of each project's feature services are
 generated from the specs into ``floe.features.<project>``; the raw protobuf
 messages and gRPC stubs are in ``floe.v1``.
+
+Training data (needs pyarrow) streams from the server as ``TrainingStream``
+batches, reads into memory as ``TrainingData`` (numpy in the service's order),
+spools to a memory-mapped file (``floe.spool``), or feeds ``model.fit`` as a
+Keras PyDataset (``floe.keras_data``, which imports keras).
 """
 
 from floe.client import Client, build_request, parse_target
@@ -15,6 +20,7 @@ from floe.errors import (
     Unavailable,
 )
 from floe.online import OnlineFeatures
+from floe.training import TrainingData, TrainingStream
 
 __all__ = [
     "Client",
@@ -23,6 +29,8 @@ __all__ = [
     "InvalidArgument",
     "NotFound",
     "OnlineFeatures",
+    "TrainingData",
+    "TrainingStream",
     "Unavailable",
     "build_request",
     "parse_target",

@@ -18,6 +18,7 @@ import numpy as np
 
 from floe.errors import InvalidArgument, from_rpc_error
 from floe.online import OnlineFeatures
+from floe.training import TrainingData, TrainingStream
 from floe.v1 import (
     training_pb2,
     training_pb2_grpc,
@@ -28,7 +29,14 @@ from floe.v1 import (
     types_pb2,
 )
 
-__all__ = ["Client", "OnlineFeatures", "build_request", "parse_target"]
+__all__ = [
+    "Client",
+    "OnlineFeatures",
+    "TrainingData",
+    "TrainingStream",
+    "build_request",
+    "parse_target",
+]
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -181,6 +189,32 @@ def build_request(
     return req
 
 
+def _historical_request(
+    service_or_features: str | Sequence[str],
+    entity_rows: Any,
+    snapshot_ids: Mapping[str, int] | None,
+) -> training_pb2.GetHistoricalFeaturesRequest:
+    """Builds a GetHistoricalFeaturesRequest carrying entity_rows (a pyarrow
+    Table) as one Arrow IPC stream."""
+    import pyarrow as pa
+
+    # The system allocator hands this buffer back to the OS once it is copied
+    # into the message; arrow's default pool (mimalloc) would keep it.
+    sink = pa.BufferOutputStream(memory_pool=pa.system_memory_pool())
+    with pa.ipc.new_stream(sink, entity_rows.schema) as writer:
+        writer.write_table(entity_rows)
+    base = build_request(service_or_features, {"_": [0]})
+    request = training_pb2.GetHistoricalFeaturesRequest(
+        entity_rows_arrow_ipc=sink.getvalue().to_pybytes(),
+        snapshot_ids=dict(snapshot_ids or {}),
+    )
+    if base.HasField("features"):
+        request.features.CopyFrom(base.features)
+    else:
+        request.feature_service = base.feature_service
+    return request
+
+
 class Client:
     """A connection to a Floe server.
 
@@ -311,62 +345,80 @@ class Client:
             tuple(response.changed),
         )
 
-    def get_training_data(
+    def stream_training_data(
         self,
         service_or_features: str | Sequence[str],
         entity_rows: Any,
         snapshot_ids: Mapping[str, int] | None = None,
         timeout: float | None = None,
-    ) -> tuple[Any, training_pb2.DatasetManifest]:
-        """Builds point-in-time correct training data on the server.
+    ) -> TrainingStream:
+        """Starts building point-in-time correct training data on the server and
+        returns its record batches as they arrive.
 
         For each entity row and feature view, the server joins the latest value with
         event time <= the row's ``event_time`` and within the view's TTL, never a
-        later one; rows with no such value get nulls.
+        later one; rows with no such value get nulls. Transformed features come
+        back transformed, by the code that serves them online.
 
         Args:
+            service_or_features: A feature service name (its spec fixes the
+                feature order), or a list of "view:feature" references.
             entity_rows: A pyarrow Table (or anything ``pyarrow.table`` accepts, such
                 as a dict of columns) with one column per join key and an
-                ``event_time`` timestamp column.
+                ``event_time`` timestamp column. Other columns (labels, weights)
+                come back unchanged, as the first columns of every batch.
             snapshot_ids: Iceberg snapshot per view to read, e.g. a previous
                 manifest's ``snapshot_ids``, to rebuild that dataset exactly.
+            timeout: Seconds for the whole call, reading included.
 
         Returns:
-            The pyarrow Table (entity columns, then ``<view>__<feature>`` per feature
-            in the service's order, then ``<view>__event_time`` per view) and the
-            dataset manifest (snapshots read, spec hash, row count).
+            A TrainingStream: iterate it for pyarrow RecordBatches; it knows the
+            schema and feature columns at once, the manifest at the end.
+
+        Raises:
+            InvalidArgument: Unknown service or feature; entity rows without an
+                ``event_time`` column or join key, or with a null event_time.
+            FloeError: Any other failure.
         """
         import pyarrow as pa  # optional dependency: pip install 'floe[training]'
 
         table = (
             entity_rows if isinstance(entity_rows, pa.Table) else pa.table(entity_rows)
         )
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-        base = build_request(service_or_features, {"_": [0]})
-        request = training_pb2.GetHistoricalFeaturesRequest(
-            entity_rows_arrow_ipc=sink.getvalue().to_pybytes(),
-            snapshot_ids=dict(snapshot_ids or {}),
-        )
-        if base.HasField("features"):
-            request.features.CopyFrom(base.features)
-        else:
-            request.feature_service = base.feature_service
-        chunks: list[bytes] = []
-        manifest = training_pb2.DatasetManifest()
+        request = _historical_request(service_or_features, table, snapshot_ids)
         try:
-            for message in self._training.GetHistoricalFeatures(
-                request, timeout=timeout
-            ):
-                if message.HasField("manifest"):
-                    manifest = message.manifest
-                else:
-                    chunks.append(message.arrow_ipc_chunk)
+            call = self._training.GetHistoricalFeatures(request, timeout=timeout)
         except grpc.RpcError as err:
             raise from_rpc_error(err) from err
-        result = pa.ipc.open_stream(pa.py_buffer(b"".join(chunks))).read_all()
-        return result, manifest
+        # The server answers once it has joined every row; meanwhile, hold no
+        # second copy of the entity rows (the call keeps what it sends).
+        del request
+        return TrainingStream(call, table.column_names, table.num_rows)
+
+    def get_training_data(
+        self,
+        service_or_features: str | Sequence[str],
+        entity_rows: Any,
+        snapshot_ids: Mapping[str, int] | None = None,
+        timeout: float | None = None,
+    ) -> TrainingData:
+        """Builds point-in-time correct training data and reads it into memory.
+
+        Takes the arguments of stream_training_data, and reads the stream into one
+        table (holding the dataset once: the stream's bytes are not kept).
+
+        Returns:
+            A TrainingData, which is a (table, manifest) named tuple:
+            ``table, manifest = client.get_training_data(...)`` gives the pyarrow
+            Table (entity columns, then the feature columns in the service's
+            order, then ``<view>__event_time`` per view) and the dataset manifest
+            (snapshots read, spec hash, row count); ``data.to_numpy()`` gives the
+            features as a matrix in the service's order.
+        """
+        with self.stream_training_data(
+            service_or_features, entity_rows, snapshot_ids=snapshot_ids, timeout=timeout
+        ) as stream:
+            return stream.read_all()
 
     def registry(
         self, timeout: float | None = None

@@ -1,0 +1,481 @@
+"""Training data from TrainingService.GetHistoricalFeatures, streamed.
+
+The server answers one Arrow IPC stream cut into ``arrow_ipc_chunk`` messages,
+then a ``DatasetManifest``. ``TrainingStream`` hands the chunks to pyarrow's
+stream reader as they arrive, through a file-like object, so each record batch
+is available as soon as its bytes are and memory holds about one batch however
+large the dataset. ``TrainingData`` is a whole dataset in memory (a pyarrow
+Table and its manifest) with numpy views in the feature service's order.
+
+Which columns are features: the stream's schema metadata names them
+(``floe.feature_columns``, a JSON list in the service's order), and so does the
+manifest (``columns``). With a server that sends neither, they are every column
+except the request's own (join keys, ``event_time``, labels...) and the trailing
+``<view>__event_time`` columns. Either way, the schemas this module hands out
+carry ``floe.feature_columns``, so a table is self-describing.
+
+Needs pyarrow (``pip install 'floe[training]'``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import grpc
+import numpy as np
+import numpy.typing as npt
+
+from floe.columns import feature_arrays, feature_matrix, column_array
+from floe.errors import FloeError, from_rpc_error
+from floe.v1 import training_pb2
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from floe.spool import SpooledTrainingData
+
+__all__ = ["FEATURE_COLUMNS_KEY", "TrainingData", "TrainingStream"]
+
+FEATURE_COLUMNS_KEY = b"floe.feature_columns"
+"""Schema metadata key naming the feature columns, as a JSON list of names."""
+
+_VIEW_TIME_SUFFIX = "__event_time"
+
+
+class _ResponseReader(io.RawIOBase):
+    """A read-only file over the arrow_ipc_chunk messages of one call.
+
+    The bytes are pulled from the gRPC stream only as the reader asks for them;
+    the manifest message is kept when it passes. A failed call is raised as its
+    FloeError and remembered in ``error``, since pyarrow may wrap it on the way
+    out.
+    """
+
+    def __init__(self, responses: Iterator[training_pb2.GetHistoricalFeaturesResponse]):
+        super().__init__()
+        self._responses = responses
+        self._data = b""
+        self._pos = 0
+        self._offset = 0  # bytes handed out so far
+        self.manifest: training_pb2.DatasetManifest | None = None
+        self.error: FloeError | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._offset
+
+    def _next_message(self) -> training_pb2.GetHistoricalFeaturesResponse | None:
+        try:
+            return next(self._responses)
+        except StopIteration:
+            return None
+        except grpc.RpcError as err:
+            self.error = from_rpc_error(err)
+            raise self.error from err
+
+    def _fill(self) -> bool:
+        """Makes unread bytes available; False at the end of the Arrow bytes."""
+        while self._pos == len(self._data):
+            if self.manifest is not None:
+                return False
+            msg = self._next_message()
+            if msg is None:
+                return False
+            which = msg.WhichOneof("payload")
+            if which == "manifest":
+                self.manifest = msg.manifest
+            elif which == "arrow_ipc_chunk":
+                self._data, self._pos = msg.arrow_ipc_chunk, 0
+            else:
+                self.error = FloeError(
+                    f"unexpected GetHistoricalFeatures message ({which}); "
+                    "update the client"
+                )
+                raise self.error
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        parts: list[bytes | memoryview] = []
+        want = -1 if size is None or size < 0 else size
+        while want != 0 and self._fill():
+            left = len(self._data) - self._pos
+            take = left if want < 0 else min(want, left)
+            if take == len(self._data):
+                parts.append(self._data)  # the whole message: no copy
+            else:
+                parts.append(memoryview(self._data)[self._pos : self._pos + take])
+            self._pos += take
+            if want > 0:
+                want -= take
+        self._offset += sum(len(p) for p in parts)
+        if len(parts) == 1 and isinstance(parts[0], bytes):
+            return parts[0]
+        return b"".join(parts)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def finish(self) -> training_pb2.DatasetManifest:
+        """Reads to the end of the call and returns the manifest.
+
+        Raises FloeError if Arrow bytes follow the end of the Arrow stream, if
+        anything follows the manifest, or if there is no manifest.
+        """
+        if self._fill():
+            self.error = FloeError(
+                "the server sent bytes after the end of the Arrow stream"
+            )
+            raise self.error
+        if self.manifest is None:
+            self.error = FloeError(
+                "the training data stream ended without its manifest (truncated)"
+            )
+            raise self.error
+        if self._next_message() is not None:
+            self.error = FloeError("the server sent messages after the manifest")
+            raise self.error
+        return self.manifest
+
+
+def feature_columns_of(
+    schema: pa.Schema, request_columns: Sequence[str] | None = None
+) -> tuple[str, ...]:
+    """Returns the feature columns a training data schema declares.
+
+    Uses the ``floe.feature_columns`` metadata; without it (a server predating
+    it), request_columns must name the columns of the entity rows sent, and the
+    features are the columns in between those and the trailing
+    ``<view>__event_time`` columns.
+
+    Raises:
+        FloeError: The metadata is malformed or names a column the schema lacks,
+            or there is neither metadata nor request_columns.
+    """
+    names = schema.names
+    raw = (schema.metadata or {}).get(FEATURE_COLUMNS_KEY)
+    if raw is not None:
+        try:
+            cols = json.loads(raw)
+        except ValueError as err:
+            raise FloeError(f"schema metadata floe.feature_columns is not JSON: {err}")
+        if not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+            raise FloeError(
+                f"schema metadata floe.feature_columns is not a list of names: {raw!r}"
+            )
+        missing = [c for c in cols if c not in names]
+        if missing:
+            raise FloeError(
+                f"schema metadata floe.feature_columns names {missing}, which the "
+                f"stream does not have (columns: {names})"
+            )
+        return tuple(cols)
+    if request_columns is None:
+        raise FloeError(
+            "the table does not say which columns are features (no "
+            "floe.feature_columns schema metadata)"
+        )
+    own = set(request_columns)
+    end = len(names)
+    while (
+        end > 0
+        and names[end - 1].endswith(_VIEW_TIME_SUFFIX)
+        and names[end - 1] not in own
+    ):
+        end -= 1
+    return tuple(n for n in names[:end] if n not in own)
+
+
+def with_feature_columns(schema: pa.Schema, columns: Sequence[str]) -> pa.Schema:
+    """Returns schema with floe.feature_columns set to columns."""
+    metadata = dict(schema.metadata or {})
+    metadata[FEATURE_COLUMNS_KEY] = json.dumps(list(columns)).encode()
+    return schema.with_metadata(metadata)
+
+
+def feature_names_of(
+    columns: Sequence[str], manifest: training_pb2.DatasetManifest
+) -> tuple[str, ...]:
+    """Names the feature columns as OnlineFeatures.feature_names does.
+
+    A column named "<view>__<feature>" for the manifest's "view:feature" at the
+    same position is that reference; any other (an output name, such as a
+    transformed feature's) is its own name.
+    """
+    refs = list(manifest.features)
+    if len(refs) != len(columns):
+        raise FloeError(
+            f"the manifest lists {len(refs)} features for {len(columns)} feature "
+            f"columns ({list(columns)})"
+        )
+    return tuple(
+        ref if col == ref.replace(":", "__", 1) else col
+        for col, ref in zip(columns, refs)
+    )
+
+
+class TrainingStream:
+    """The record batches of a GetHistoricalFeatures call, as they arrive.
+
+    Iterate it for pyarrow RecordBatches (about 64k rows each); the manifest is
+    available once the last batch was read. The stream holds no more than the
+    batch being read (and the request until the call ends). Created by ``Client.stream_training_data``; close it (or use it
+    as a context manager) to cancel a call you stop reading early.
+
+    Attributes:
+        schema: The Arrow schema: the request's columns, then the feature
+            columns in the service's order, then ``<view>__event_time`` per view.
+            Its metadata carries ``floe.feature_columns``, ``floe.spec_hash``,
+            ``floe.snapshots`` (JSON view → snapshot id), ``floe.registry_version``
+            and ``floe.feature_service``.
+        feature_columns: The feature columns' names, in the service's order.
+        request_columns: The columns of the entity rows sent.
+        num_rows: Number of entity rows sent, hence of rows the stream holds.
+        rows_read: Rows handed out so far.
+    """
+
+    schema: pa.Schema
+    feature_columns: tuple[str, ...]
+    request_columns: tuple[str, ...]
+    num_rows: int
+    rows_read: int
+
+    def __init__(
+        self,
+        call: Any,
+        request_columns: Sequence[str],
+        num_rows: int,
+    ) -> None:
+        """Starts reading call (the response iterator of GetHistoricalFeatures)
+        and waits for the schema.
+
+        Raises:
+            FloeError: The call failed (InvalidArgument for a bad request, e.g.
+                entity rows without an event_time column), or the answer is not
+                an Arrow stream.
+        """
+        import pyarrow as pa
+
+        self._call = call
+        self._source = _ResponseReader(call)
+        self.request_columns = tuple(request_columns)
+        self.num_rows = num_rows
+        self.rows_read = 0
+        self._manifest: training_pb2.DatasetManifest | None = None
+        self._done = False
+        try:
+            self._reader = self._guard(lambda: pa.ipc.open_stream(self._source))
+            received = self._reader.schema
+            self.feature_columns = feature_columns_of(received, self.request_columns)
+        except BaseException:
+            self.close()
+            raise
+        self._patch = FEATURE_COLUMNS_KEY not in (received.metadata or {})
+        self.schema = (
+            with_feature_columns(received, self.feature_columns)
+            if self._patch
+            else received
+        )
+
+    def _guard(self, fn: Any) -> Any:
+        """Runs a pyarrow read, raising the call's FloeError rather than
+        pyarrow's wrapping of it, and malformed bytes as a FloeError."""
+        import pyarrow as pa
+
+        try:
+            return fn()
+        except StopIteration:
+            raise
+        except FloeError:
+            raise
+        except Exception as err:
+            if self._source.error is not None:
+                raise self._source.error from err
+            if isinstance(err, (pa.ArrowException, OSError)):
+                raise FloeError(
+                    f"the server's training data is not a valid Arrow stream: {err}"
+                ) from err
+            raise
+
+    @property
+    def manifest(self) -> training_pb2.DatasetManifest:
+        """The dataset manifest, sent after the last batch.
+
+        Raises:
+            RuntimeError: The stream has not been read to its end yet.
+        """
+        if self._manifest is None:
+            raise RuntimeError(
+                "the manifest follows the last record batch; read the stream to "
+                "its end first"
+            )
+        return self._manifest
+
+    @property
+    def done(self) -> bool:
+        """True once every batch was read and the manifest checked."""
+        return self._done
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        return self.read_next_batch()
+
+    def read_next_batch(self) -> pa.RecordBatch:
+        """Returns the next record batch.
+
+        Raises:
+            StopIteration: The stream ended (the manifest is then available).
+            FloeError: The call failed, or the stream is malformed or truncated.
+        """
+        if self._done:
+            raise StopIteration
+        try:
+            batch = self._guard(self._reader.read_next_batch)
+        except StopIteration:
+            self._finish()
+            raise
+        self.rows_read += batch.num_rows
+        if self._patch:
+            batch = batch.replace_schema_metadata(self.schema.metadata)
+        return batch
+
+    def _finish(self) -> None:
+        manifest = self._source.finish()
+        if manifest.entity_rows != self.rows_read:
+            raise FloeError(
+                f"the stream held {self.rows_read} rows but its manifest says "
+                f"{manifest.entity_rows}"
+            )
+        if manifest.columns and tuple(manifest.columns) != self.feature_columns:
+            raise FloeError(
+                f"the manifest's feature columns {list(manifest.columns)} differ from "
+                f"the stream's {list(self.feature_columns)}"
+            )
+        self._manifest = manifest
+        self._done = True
+
+    def read_all(self) -> TrainingData:
+        """Reads the remaining batches into one table; returns it with the manifest."""
+        import pyarrow as pa
+
+        batches = list(self)
+        return TrainingData(pa.Table.from_batches(batches, self.schema), self.manifest)
+
+    def spool(
+        self, directory: str | None = None, *, path: str | None = None
+    ) -> SpooledTrainingData:
+        """Writes the remaining batches to an Arrow file and memory-maps it.
+
+        See floe.spool.SpooledTrainingData. directory defaults to the system's
+        temporary directory; path names the file instead, which is then kept.
+        """
+        from floe.spool import SpooledTrainingData
+
+        return SpooledTrainingData.from_stream(self, directory=directory, path=path)
+
+    def close(self) -> None:
+        """Cancels the call if it is still running."""
+        cancel = getattr(self._call, "cancel", None)
+        if cancel is not None and not self._done:
+            cancel()
+
+    def __enter__(self) -> TrainingStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"TrainingStream(rows={self.rows_read}/{self.num_rows}, "
+            f"features={list(self.feature_columns)})"
+        )
+
+
+class TrainingData(NamedTuple):
+    """A training dataset in memory: the table and its manifest.
+
+    It is a named tuple, so ``table, manifest = client.get_training_data(...)``
+    keeps working; the methods give numpy arrays in the feature service's order,
+    with the conventions of ``OnlineFeatures.to_numpy`` (see floe.columns): a
+    row of ``to_numpy()`` equals the online vector of the same entity at the
+    same time.
+
+    Attributes:
+        table: The request's columns, the feature columns in the service's order,
+            then ``<view>__event_time`` per view; the schema metadata holds
+            ``floe.feature_columns``.
+        manifest: What the data was built from: snapshot ids per view (pass them
+            back as ``snapshot_ids`` to rebuild it), spec hash, features, rows.
+    """
+
+    table: pa.Table
+    manifest: training_pb2.DatasetManifest
+
+    @property
+    def feature_columns(self) -> tuple[str, ...]:
+        """The feature columns' names in the table, in the service's order: a
+        feature's output name, else ``<view>__<feature>``."""
+        if FEATURE_COLUMNS_KEY in (self.table.schema.metadata or {}):
+            return feature_columns_of(self.table.schema)
+        if self.manifest.columns:
+            return tuple(self.manifest.columns)
+        return feature_columns_of(self.table.schema)  # raises: nothing to go by
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The features' names as OnlineFeatures.feature_names (and a generated
+        class's FEATURES) list them: "view:feature", or the output name."""
+        return feature_names_of(self.feature_columns, self.manifest)
+
+    @property
+    def num_rows(self) -> int:
+        """Number of rows (``len()`` is 2: this is a (table, manifest) tuple)."""
+        return int(self.table.num_rows)
+
+    def to_numpy(self, dtype: npt.DTypeLike | None = None) -> np.ndarray:
+        """Returns the features as a (rows, features) matrix in the service's order.
+
+        float64 when every feature is int64, double or bool, object otherwise;
+        missing values are NaN. ``x = data.to_numpy()`` is the usual model input.
+
+        Args:
+            dtype: A floating dtype to cast the numeric matrix to, or ``object``.
+
+        Raises:
+            ValueError: A float_vector feature in a numeric matrix (use
+                feature_arrays()), a string or timestamp feature with a numeric
+                dtype, or an integer dtype with missing values.
+        """
+        return feature_matrix(self.table, self.feature_columns, dtype)
+
+    def feature_arrays(self) -> dict[str, np.ndarray]:
+        """Returns one array per feature, keyed by feature column, in the
+        service's order: for models with one input per feature.
+
+        Numbers and bools are float64 (missing: NaN), strings object arrays of
+        str (missing: NaN), timestamps datetime64[us] (missing: NaT),
+        float_vectors (rows, dim) float32 (missing: a row of NaN).
+        """
+        return feature_arrays(self.table, self.feature_columns)
+
+    def column(self, name: str) -> np.ndarray:
+        """Returns any column (a feature, or a label passed through from the
+        entity rows) as numpy, with the conventions of feature_arrays()."""
+        if name not in self.table.column_names:
+            raise KeyError(f"no column {name!r}; columns: {self.table.column_names}")
+        return column_array(self.table.column(name), name)
+
+    def __repr__(self) -> str:
+        return (
+            f"TrainingData(rows={self.table.num_rows}, "
+            f"features={list(self.feature_columns)})"
+        )
