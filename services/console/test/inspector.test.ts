@@ -170,6 +170,19 @@ describe("Feature inspector", () => {
     expect((await screen.findByTestId("state-outage")).textContent).toContain("No store could answer");
   });
 
+  it("labels a value the feature service's fill_null supplied", async () => {
+    installFakeFloe({
+      ...healthy(),
+      GetOnlineFeatures: (req: never) => {
+        const res = answer(req);
+        res.columns[0].statuses = [FeatureStatus.FILLED];
+        return res;
+      },
+    });
+    await renderSuspended(Inspector, { route: url42 });
+    expect((await screen.findByTestId("feature-table")).textContent).toContain("filled");
+  });
+
   it("flags a degraded answer served from Iceberg", async () => {
     installFakeFloe({ ...healthy(), GetOnlineFeatures: (req: never) => ({ ...answer(req), degraded: true, degradedReason: "online store unreachable" }) });
     await renderSuspended(Inspector, { route: url42 });
