@@ -21,6 +21,12 @@ from pathlib import Path
 
 import pytest
 
+# The floe.keras tests run Keras on JAX on the CPU, whatever a developer's shell
+# says: the results they assert are those of that backend. Keras reads the
+# variable when first imported, which is after conftest.py is loaded.
+os.environ["KERAS_BACKEND"] = "jax"
+os.environ["JAX_PLATFORMS"] = "cpu"
+
 REPO = Path(__file__).resolve().parents[3]
 
 # Bounds on each step, generous for a cold 2-core machine; the fixture never

@@ -8,6 +8,7 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,6 +144,23 @@ func TestPricingContract(t *testing.T) {
 			t.Errorf("pricing.py lacks %q:\n%s", want, py)
 		}
 	}
+	// pricing_agent_v2 transforms features: its class carries the chains with their
+	// parameters and builds the Keras preprocessing from them; v1 has neither.
+	for _, want := range []string{
+		"    TRANSFORMS: Final = [\n        {\n            \"name\": \"age_bucket\",\n            \"input\": \"user_profile:age\",\n            \"type\": \"int64\",",
+		`                {"bucketize": {"boundaries": [18.0, 25.0, 35.0, 45.0, 55.0, 65.0]}},`,
+		`                {"standardize": {"mean": 65.0, "std": 60.0}},`,
+		`            "transform": [{"cast": {"to": "double"}}],`,
+		"    def preprocessing(cls) -> \"floe.keras.Preprocessing\":",
+		"        return Preprocessing(cls.TRANSFORMS, name=cls.NAME)",
+	} {
+		if !strings.Contains(py, want) {
+			t.Errorf("pricing.py lacks %q:\n%s", want, py)
+		}
+	}
+	if v1 := py[strings.Index(py, "class PricingAgentV1:"):strings.Index(py, "class PricingAgentV2:")]; strings.Contains(v1, "TRANSFORMS") || strings.Contains(v1, "preprocessing") {
+		t.Errorf("PricingAgentV1 serves raw features but has a preprocessing:\n%s", v1)
+	}
 	ts := string(out["sdk/ts/src/features/pricing.ts"])
 	for _, want := range []string{
 		"export interface UserBehavior {",
@@ -258,8 +276,13 @@ func TestPythonCompiles(t *testing.T) {
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("py_compile: %v\n%s", err, msg)
 	}
-	// The generator writes black's style by hand; check it where black is installed.
-	if black, err := exec.LookPath("black"); err == nil {
+	// The generator writes black's style by hand; check it where black is installed
+	// (the repository's venv has it: the test extra of sdk/python).
+	black := filepath.Join(repoRoot, ".venv", "bin", "black")
+	if _, err := os.Stat(black); err != nil {
+		black, _ = exec.LookPath("black")
+	}
+	if black != "" {
 		if msg, err := exec.Command(black, "--check", "--diff", "--quiet", dir).CombinedOutput(); err != nil {
 			t.Errorf("generated Python is not black-formatted: %v\n%s", err, msg)
 		}
@@ -367,6 +390,61 @@ feature_services:
 	}
 }
 
+// TestFittedParametersAreGenerated checks that TRANSFORMS carries the parameters a
+// lock file supplies for steps marked fitted: true, not the spec's placeholders.
+func TestFittedParametersAreGenerated(t *testing.T) {
+	spec := baseSpec + `
+feature_views:
+  - {name: v, entity: user, source: t1, features: [{name: x, type: double}, {name: city, type: string}]}
+feature_services:
+  - name: s
+    features:
+      - ref: v:x
+        name: x_z
+        transform: [{clip: {min: -100, max: 100}}, {standardize: {fitted: true}}]
+      - ref: v:city
+        transform: [{lookup: {fitted: true, oov_buckets: 2}}, {one_hot: {depth: 5}}]
+`
+	lock := `version: 1
+spec_hash: "0000"
+fitted_at: "2026-11-21T10:00:00Z"
+snapshots: {ns.t1: 42}
+services:
+  s:
+    x_z:
+      - standardize: {mean: 10.5, std: 4}
+    "v:city":
+      - lookup: {vocabulary: [a, b, c], oov_buckets: 1}
+`
+	reg, err := registry.Compile(map[string][]byte{
+		"/repo/specs/examples/x/x.yaml":      []byte(spec),
+		"/repo/specs/examples/x/x.lock.yaml": []byte(lock),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Generate(reg, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	py := string(out["sdk/python/src/floe/features/x.py"])
+	for _, want := range []string{
+		`{"clip": {"min": -100.0, "max": 100.0}},`,
+		`{"standardize": {"mean": 10.5, "std": 4.0}},`,
+		// oov_buckets is the spec's choice; the vocabulary comes from the lock.
+		`{"lookup": {"vocabulary": ["a", "b", "c"], "oov_buckets": 2}}`,
+		`{"one_hot": {"depth": 5}}`,
+		"    def preprocessing(cls)",
+	} {
+		if !strings.Contains(py, want) {
+			t.Errorf("x.py lacks %q:\n%s", want, py)
+		}
+	}
+	if strings.Contains(py, "fitted") {
+		t.Errorf("x.py mentions fitted steps instead of their parameters:\n%s", py)
+	}
+}
+
 func TestSpecPath(t *testing.T) {
 	for in, want := range map[string]string{
 		"/home/me/floe/specs/examples/pricing/pricing.yaml": "specs/examples/pricing/pricing.yaml",
@@ -378,6 +456,62 @@ func TestSpecPath(t *testing.T) {
 	} {
 		if got := specPath(in); got != want {
 			t.Errorf("specPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestPyFloat checks float literals against Python's repr as black writes it, and
+// that each parses back to the same float64.
+func TestPyFloat(t *testing.T) {
+	for in, want := range map[float64]string{
+		0:                      "0.0",
+		math.Copysign(0, -1):   "-0.0",
+		18:                     "18.0",
+		-2.5:                   "-2.5",
+		0.1:                    "0.1",
+		1e-4:                   "0.0001",
+		1e-5:                   "1e-05",
+		1e-9:                   "1e-09",
+		1.5e-7:                 "1.5e-07",
+		1e15:                   "1000000000000000.0",
+		1e16:                   "1e16",
+		123456789012345680:     "1.2345678901234568e17",
+		math.MaxFloat64:        "1.7976931348623157e308",
+		5e-324:                 "5e-324",
+		0.30000000000000004:    "0.30000000000000004",
+		math.Inf(1):            `float("inf")`,
+		math.Inf(-1):           `-float("inf")`,
+		9007199254740993:       "9007199254740992.0",
+		-9223372036854775808.0: "-9.223372036854776e18",
+	} {
+		got := pyFloat(in)
+		if got != want {
+			t.Errorf("pyFloat(%v) = %s, want %s", in, got, want)
+		}
+		if f, err := strconv.ParseFloat(got, 64); err == nil && f != in {
+			t.Errorf("pyFloat(%v) = %s parses back as %v", in, got, f)
+		}
+	}
+	if got := pyFloat(math.NaN()); got != `float("nan")` {
+		t.Errorf("pyFloat(NaN) = %s", got)
+	}
+}
+
+// TestPyStr checks string literals are those black keeps: double quotes unless the
+// string holds more double than single quotes.
+func TestPyStr(t *testing.T) {
+	for in, want := range map[string]string{
+		"Berlin":     `"Berlin"`,
+		"":           `""`,
+		`say "hi"`:   `'say "hi"'`,
+		"it's":       `"it's"`,
+		`"it's"`:     `'"it\'s"'`,
+		`back\slash`: `"back\\slash"`,
+		"tab\there":  `"tab\x09here"`,
+		"東京":         `"東京"`,
+	} {
+		if got := pyStr(in); got != want {
+			t.Errorf("pyStr(%q) = %s, want %s", in, got, want)
 		}
 	}
 }

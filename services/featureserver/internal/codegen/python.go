@@ -48,13 +48,19 @@ func pythonKeyDtype(k registry.JoinKey) (string, error) {
 	return "", fmt.Errorf("join key %q has unsupported type %s", k.Name, k.Type)
 }
 
-// pyStr quotes s as a Python string literal in the double quotes black prefers.
+// pyStr quotes s as a Python string literal the way black writes it: in double
+// quotes, unless s holds more double than single quotes (black then keeps the
+// single-quoted form, which needs fewer escapes).
 func pyStr(s string) string {
+	q := byte('"')
+	if strings.Count(s, `"`) > strings.Count(s, `'`) {
+		q = '\''
+	}
 	var b strings.Builder
-	b.WriteByte('"')
+	b.WriteByte(q)
 	for _, r := range s {
 		switch {
-		case r == '"' || r == '\\':
+		case r == rune(q) || r == '\\':
 			b.WriteByte('\\')
 			b.WriteRune(r)
 		case r < 0x20 || r == 0x7f:
@@ -63,7 +69,7 @@ func pyStr(s string) string {
 			b.WriteRune(r)
 		}
 	}
-	b.WriteByte('"')
+	b.WriteByte(q)
 	return b.String()
 }
 
@@ -143,8 +149,29 @@ func (p *project) python() ([]byte, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n", p.header)
 	pyDocstring(&b, "", fmt.Sprintf("Feature contracts of the Floe project %q.", p.name),
-		"One class per feature service: its name, its features in the order the model consumes them, the numpy dtype of each feature's column in OnlineFeatures.columns, and the entity join keys a request must carry.")
-	b.WriteString(`
+		"One class per feature service: its name, its features in the order the model consumes them, the numpy dtype of each feature's column in OnlineFeatures.columns, and the entity join keys a request must carry. A service that transforms features also has TRANSFORMS (each feature's raw input and transform steps, with their final parameters) and preprocessing(), the same transforms as a Keras model (floe.keras).")
+	transforms := false
+	for _, s := range p.services {
+		transforms = transforms || hasTransforms(s.def)
+	}
+	if transforms {
+		// floe.keras is imported for the annotation only: it needs Keras, which the
+		// generated module must not.
+		b.WriteString(`
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from floe.client import Client, OnlineFeatures
+from floe.v1 import serving_pb2
+
+if TYPE_CHECKING:
+    import floe.keras
+
+`)
+	} else {
+		b.WriteString(`
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -154,6 +181,7 @@ from floe.client import Client, OnlineFeatures
 from floe.v1 import serving_pb2
 
 `)
+	}
 	b.WriteString("__all__ = [\n")
 	for _, s := range p.services {
 		fmt.Fprintf(&b, "    %s,\n", pyStr(camel(s.def.Name)))
@@ -199,6 +227,9 @@ from floe.v1 import serving_pb2
 			fmt.Fprintf(&b, "        %s: %s,\n", pyStr(k.Name), dt)
 		}
 		b.WriteString("    }\n")
+		if hasTransforms(s.def) {
+			pyTransforms(&b, s.def)
+		}
 		b.WriteString(`
     @classmethod
     def from_response(
@@ -219,6 +250,9 @@ from floe.v1 import serving_pb2
             client.get_online_features_proto(cls.NAME, entities, timeout=timeout)
         )
 `)
+		if hasTransforms(s.def) {
+			b.WriteString(pyPreprocessingMethod)
+		}
 	}
 	return []byte(b.String()), nil
 }

@@ -3,7 +3,10 @@
 
 One class per feature service: its name, its features in the order the model
 consumes them, the numpy dtype of each feature's column in
-OnlineFeatures.columns, and the entity join keys a request must carry.
+OnlineFeatures.columns, and the entity join keys a request must carry. A
+service that transforms features also has TRANSFORMS (each feature's raw input
+and transform steps, with their final parameters) and preprocessing(), the same
+transforms as a Keras model (floe.keras).
 """
 
 from collections.abc import Mapping

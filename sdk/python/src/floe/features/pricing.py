@@ -3,16 +3,22 @@
 
 One class per feature service: its name, its features in the order the model
 consumes them, the numpy dtype of each feature's column in
-OnlineFeatures.columns, and the entity join keys a request must carry.
+OnlineFeatures.columns, and the entity join keys a request must carry. A
+service that transforms features also has TRANSFORMS (each feature's raw input
+and transform steps, with their final parameters) and preprocessing(), the same
+transforms as a Keras model (floe.keras).
 """
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
 from floe.client import Client, OnlineFeatures
 from floe.v1 import serving_pb2
+
+if TYPE_CHECKING:
+    import floe.keras
 
 __all__ = [
     "PricingAgentV1",
@@ -106,6 +112,83 @@ class PricingAgentV2:
     ENTITY_KEYS: Final = {
         "user_id": np.int64,
     }
+    TRANSFORMS: Final = [
+        {
+            "name": "age_bucket",
+            "input": "user_profile:age",
+            "type": "int64",
+            "transform": [
+                {"fill_null": {"value": 0}},
+                {"bucketize": {"boundaries": [18.0, 25.0, 35.0, 45.0, 55.0, 65.0]}},
+            ],
+        },
+        {
+            "name": "city_index",
+            "input": "user_profile:city",
+            "type": "string",
+            "transform": [
+                {"fill_null": {"value": ""}},
+                {
+                    "lookup": {
+                        "vocabulary": [
+                            "Amsterdam",
+                            "Berlin",
+                            "Dublin",
+                            "Lisbon",
+                            "Madrid",
+                            "Oslo",
+                            "Paris",
+                            "Prague",
+                            "Rome",
+                            "Stockholm",
+                            "Vienna",
+                            "Warsaw",
+                        ],
+                        "oov_buckets": 1,
+                    },
+                },
+            ],
+        },
+        {
+            "name": "sessions_7d_log",
+            "input": "user_behavior:sessions_7d",
+            "type": "int64",
+            "transform": [{"clip": {"min": 0.0, "max": 100.0}}, {"log1p": {}}],
+        },
+        {
+            "name": "purchases_30d_log",
+            "input": "user_behavior:purchases_30d",
+            "type": "int64",
+            "transform": [{"log1p": {}}],
+        },
+        {
+            "name": "avg_order_value_30d_z",
+            "input": "user_behavior:avg_order_value_30d",
+            "type": "double",
+            "transform": [
+                {"clip": {"min": 0.0, "max": 2000.0}},
+                {"standardize": {"mean": 65.0, "std": 60.0}},
+            ],
+        },
+        {
+            "name": "cart_abandon_rate_7d",
+            "input": "user_behavior:cart_abandon_rate_7d",
+            "type": "double",
+            "transform": [{"clip": {"min": 0.0, "max": 1.0}}],
+        },
+        {
+            "name": "user_behavior:price_sensitivity",
+            "input": "user_behavior:price_sensitivity",
+            "type": "double",
+            "transform": [],
+        },
+        {
+            "name": "is_premium",
+            "input": "user_behavior:is_premium",
+            "type": "bool",
+            "transform": [{"cast": {"to": "double"}}],
+        },
+    ]
 
     @classmethod
     def from_response(
@@ -125,3 +208,16 @@ class PricingAgentV2:
         return cls.from_response(
             client.get_online_features_proto(cls.NAME, entities, timeout=timeout)
         )
+
+    @classmethod
+    def preprocessing(cls) -> "floe.keras.Preprocessing":
+        """Keras model computing FEATURES from the raw features, as the server does.
+
+        Takes the raw features named in TRANSFORMS ("view:feature"), and
+        optionally their null masks, and returns this service's features in
+        order with theirs; see floe.keras for how nulls are passed. Needs
+        ``pip install 'floe[keras]'``.
+        """
+        from floe.keras import Preprocessing
+
+        return Preprocessing(cls.TRANSFORMS, name=cls.NAME)
