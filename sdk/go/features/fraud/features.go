@@ -10,6 +10,12 @@ const (
 	// FraudDetectorV1 is feature service fraud_detector_v1. Inputs of the
 	// transaction fraud classifier.
 	FraudDetectorV1 = "fraud_detector_v1"
+
+	// FraudDetectorV2 is feature service fraud_detector_v2. The classifier's
+	// inputs with their preprocessing declared once, for serving and training
+	// alike (seed 001's offline/online skew came from two implementations). Fitted
+	// parameters come from fraud.lock.yaml, written by floe fit.
+	FraudDetectorV2 = "fraud_detector_v2"
 )
 
 // Features of view card_activity, as "view:feature" references. Spending
@@ -60,4 +66,18 @@ var FraudDetectorV1Features = []string{
 	MerchantRiskChargebackRate90d,
 	MerchantRiskCategory,
 	MerchantRiskIsHighRisk,
+}
+
+// FraudDetectorV2Features lists the features of fraud_detector_v2 in the order
+// the model consumes them, which is also the order of the response columns.
+// Treat it as read-only.
+var FraudDetectorV2Features = []string{
+	"txn_count_1h_log",
+	"txn_count_24h_bucket",
+	"amount_sum_24h_log",
+	"amount_avg_30d_z",
+	"distinct_countries_7d",
+	"chargeback_rate_90d_scaled",
+	"category_index",
+	"is_high_risk",
 }

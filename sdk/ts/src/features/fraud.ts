@@ -92,9 +92,66 @@ export interface FraudDetectorV1Values {
   "merchant_risk:is_high_risk": boolean;
 }
 
+/**
+ * Feature service fraud_detector_v2, declared in
+ * specs/examples/fraud/fraud.yaml. The classifier's inputs with their
+ * preprocessing declared once, for serving and training alike (seed 001's
+ * offline/online skew came from two implementations). Fitted parameters come
+ * from fraud.lock.yaml, written by floe fit.
+ */
+export const fraudDetectorV2 = {
+  name: "fraud_detector_v2",
+  description: "The classifier's inputs with their preprocessing declared once, for serving and training alike (seed 001's offline/online skew came from two implementations). Fitted parameters come from fraud.lock.yaml, written by floe fit.",
+  /** Feature references in the order the model consumes them. */
+  features: [
+    "txn_count_1h_log",
+    "txn_count_24h_bucket",
+    "amount_sum_24h_log",
+    "amount_avg_30d_z",
+    "distinct_countries_7d",
+    "chargeback_rate_90d_scaled",
+    "category_index",
+    "is_high_risk",
+  ],
+  /** Spec value type of each feature. */
+  valueTypes: {
+    txn_count_1h_log: "double",
+    txn_count_24h_bucket: "int64",
+    amount_sum_24h_log: "double",
+    amount_avg_30d_z: "double",
+    distinct_countries_7d: "double",
+    chargeback_rate_90d_scaled: "double",
+    category_index: "int64",
+    is_high_risk: "double",
+  },
+  /** Dimension of each float_vector feature. */
+  dims: {},
+  /** Join keys a request must carry, with their spec types. */
+  entityKeys: {
+    card_id: "string",
+    merchant_id: "int64",
+  },
+} as const;
+
+/**
+ * Feature values of feature service fraud_detector_v2, keyed by output name
+ * ("view:feature" unless renamed).
+ */
+export interface FraudDetectorV2Values {
+  txn_count_1h_log: number;
+  txn_count_24h_bucket: bigint;
+  amount_sum_24h_log: number;
+  amount_avg_30d_z: number;
+  distinct_countries_7d: number;
+  chargeback_rate_90d_scaled: number;
+  category_index: bigint;
+  is_high_risk: number;
+}
+
 /** Every feature service of project fraud, by name. */
 export const featureServices = {
   fraud_detector_v1: fraudDetectorV1,
+  fraud_detector_v2: fraudDetectorV2,
 } as const;
 
 /** Name of a feature service of project fraud. */

@@ -49,7 +49,7 @@ func openView(ctx context.Context, cfgPath, name string) (*registry.FeatureView,
 	if err != nil {
 		return nil, nil, err
 	}
-	reg, err := registry.LoadDir(cfg.Specs)
+	reg, err := registry.LoadDirForData(cfg.Specs)
 	if err != nil {
 		return nil, nil, err
 	}

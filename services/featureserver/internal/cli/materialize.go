@@ -99,7 +99,7 @@ func materializeLocal(ctx context.Context, cfgPath string, names []string, follo
 	if cfg.Online.Type == "memory" {
 		return fmt.Errorf("%w: the online store is in-process (online.type: memory) and lives inside `floe serve`; pass --server http://%s", errUsage, cfg.Listen)
 	}
-	reg, err := registry.LoadDir(cfg.Specs)
+	reg, err := registry.LoadDirForData(cfg.Specs)
 	if err != nil {
 		return err
 	}

@@ -415,13 +415,41 @@ func render(spec string, content []byte, fittedAt string, l *Lock) []byte {
 	}{registry.LockVersion, hex.EncodeToString(sum[:]), fittedAt, l.Snapshots, services}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Written by floe fit from the Iceberg snapshots below: the parameters of every\n# transform step marked fitted: true in %s. Do not edit; rerun floe fit\n# (with --snapshot table=id to reproduce a fit).\n", filepath.Base(spec))
+	var root yaml.Node
+	if err := root.Encode(doc); err != nil {
+		panic(err) // plain maps and scalars always encode
+	}
+	// Parameters read best inline: standardize: {mean: 1.5, std: 0.3}.
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "services" {
+			flowLeaves(root.Content[i+1])
+		}
+	}
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
-		panic(err) // plain maps and scalars always encode
+	if err := enc.Encode(&root); err != nil {
+		panic(err)
 	}
 	enc.Close()
 	return b.Bytes()
+}
+
+// flowLeaves puts sequences of scalars, and mappings of scalars and such
+// sequences, in flow style; it reports whether n is now such a leaf.
+func flowLeaves(n *yaml.Node) bool {
+	leaf := n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode
+	for i, c := range n.Content {
+		if c.Kind == yaml.ScalarNode {
+			continue
+		}
+		if !flowLeaves(c) || n.Kind == yaml.SequenceNode || i%2 == 0 {
+			leaf = false
+		}
+	}
+	if leaf {
+		n.Style = yaml.FlowStyle
+	}
+	return leaf
 }
 
 func stepYAML(s transform.Step) map[string]any {

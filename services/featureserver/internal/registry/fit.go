@@ -44,6 +44,19 @@ func CompileForFit(files map[string][]byte) (*Registry, []FitTarget, error) {
 	return reg, c.targets, nil
 }
 
+// LoadDirForData loads specs for commands that read and write feature data but
+// never run a transform (ingest, materialize, snapshots, fit): steps marked
+// fitted: true need no lock file, so data can be ingested before the first
+// floe fit. The features of such steps have no Transform.
+func LoadDirForData(dir string) (*Registry, error) {
+	files, err := ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	reg, _, err := CompileForFit(files)
+	return reg, err
+}
+
 func anyFitted(specs []transformStepSpec) bool {
 	for _, st := range specs {
 		if _, fitted, n := st.which(); n == 1 && fitted {

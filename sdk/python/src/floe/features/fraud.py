@@ -10,15 +10,19 @@ transforms as a Keras model (floe.keras).
 """
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
 from floe.client import Client, OnlineFeatures
 from floe.v1 import serving_pb2
 
+if TYPE_CHECKING:
+    import floe.keras
+
 __all__ = [
     "FraudDetectorV1",
+    "FraudDetectorV2",
 ]
 
 
@@ -73,3 +77,145 @@ class FraudDetectorV1:
         return cls.from_response(
             client.get_online_features_proto(cls.NAME, entities, timeout=timeout)
         )
+
+
+class FraudDetectorV2:
+    """The classifier's inputs with their preprocessing declared once, for
+    serving and training alike (seed 001's offline/online skew came from two
+    implementations). Fitted parameters come from fraud.lock.yaml, written
+    by floe fit.
+
+    Feature service ``fraud_detector_v2``, declared in
+    specs/examples/fraud/fraud.yaml.
+    """
+
+    NAME: Final = "fraud_detector_v2"
+    FEATURES: Final = (
+        "txn_count_1h_log",
+        "txn_count_24h_bucket",
+        "amount_sum_24h_log",
+        "amount_avg_30d_z",
+        "distinct_countries_7d",
+        "chargeback_rate_90d_scaled",
+        "category_index",
+        "is_high_risk",
+    )
+    DTYPES: Final = {
+        "txn_count_1h_log": np.float64,
+        "txn_count_24h_bucket": np.int64,
+        "amount_sum_24h_log": np.float64,
+        "amount_avg_30d_z": np.float64,
+        "distinct_countries_7d": np.float64,
+        "chargeback_rate_90d_scaled": np.float64,
+        "category_index": np.int64,
+        "is_high_risk": np.float64,
+    }
+    ENTITY_KEYS: Final = {
+        "card_id": object,
+        "merchant_id": np.int64,
+    }
+    TRANSFORMS: Final = [
+        {
+            "name": "txn_count_1h_log",
+            "input": "card_activity:txn_count_1h",
+            "type": "int64",
+            "transform": [{"fill_null": {"value": 0}}, {"log1p": {}}],
+        },
+        {
+            "name": "txn_count_24h_bucket",
+            "input": "card_activity:txn_count_24h",
+            "type": "int64",
+            "transform": [
+                {"fill_null": {"value": 0}},
+                {"bucketize": {"boundaries": [3.0, 6.0, 8.0, 11.0]}},
+            ],
+        },
+        {
+            "name": "amount_sum_24h_log",
+            "input": "card_activity:amount_sum_24h",
+            "type": "double",
+            "transform": [{"clip": {"min": 0.0, "max": 1000000.0}}, {"log1p": {}}],
+        },
+        {
+            "name": "amount_avg_30d_z",
+            "input": "card_activity:amount_avg_30d",
+            "type": "double",
+            "transform": [
+                {"standardize": {"mean": 51.68845741113349, "std": 42.40963109118539}},
+            ],
+        },
+        {
+            "name": "distinct_countries_7d",
+            "input": "card_activity:distinct_countries_7d",
+            "type": "int64",
+            "transform": [{"cast": {"to": "double"}}],
+        },
+        {
+            "name": "chargeback_rate_90d_scaled",
+            "input": "merchant_risk:chargeback_rate_90d",
+            "type": "double",
+            "transform": [{"min_max": {"min": 0.0, "max": 0.05058}}],
+        },
+        {
+            "name": "category_index",
+            "input": "merchant_risk:category",
+            "type": "string",
+            "transform": [
+                {"fill_null": {"value": ""}},
+                {
+                    "lookup": {
+                        "vocabulary": [
+                            "pharmacy",
+                            "electronics",
+                            "fashion",
+                            "fuel",
+                            "grocery",
+                            "travel",
+                            "restaurants",
+                            "gaming",
+                            "",
+                        ],
+                        "oov_buckets": 1,
+                    },
+                },
+            ],
+        },
+        {
+            "name": "is_high_risk",
+            "input": "merchant_risk:is_high_risk",
+            "type": "bool",
+            "transform": [{"cast": {"to": "double"}}],
+        },
+    ]
+
+    @classmethod
+    def from_response(
+        cls, response: serving_pb2.GetOnlineFeaturesResponse
+    ) -> OnlineFeatures:
+        """Converts a response, checking it holds FEATURES in this order."""
+        return OnlineFeatures.from_response(response, expected_features=cls.FEATURES)
+
+    @classmethod
+    def get(
+        cls,
+        client: Client,
+        entities: Mapping[str, Any],
+        timeout: float | None = None,
+    ) -> OnlineFeatures:
+        """Reads this service's features for the entity rows given by join key."""
+        return cls.from_response(
+            client.get_online_features_proto(cls.NAME, entities, timeout=timeout)
+        )
+
+    @classmethod
+    def preprocessing(cls) -> "floe.keras.Preprocessing":
+        """Keras model computing FEATURES from the raw features, as the server does.
+
+        Takes the raw features named in TRANSFORMS ("view:feature"), and
+        optionally their null masks, and returns this service's features in
+        order with theirs; see floe.keras for how nulls are passed. Needs
+        ``pip install 'floe[keras]'``.
+        """
+        from floe.keras import Preprocessing
+
+        return Preprocessing(cls.TRANSFORMS, name=cls.NAME)

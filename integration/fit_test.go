@@ -1,0 +1,95 @@
+package integration
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"connectrpc.com/connect"
+
+	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
+	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
+)
+
+// TestFitWorkflow runs what a user does with fitted parameters on a spec that has
+// no lock yet: ingest works, serve refuses with "run floe fit", floe fit writes the
+// lock from the current snapshots, and the server then serves the fitted chain.
+func TestFitWorkflow(t *testing.T) {
+	specs := t.TempDir()
+	spec, err := os.ReadFile(filepath.Join(repoRoot(t), "specs", "examples", "fraud", "fraud.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(specs, "fraud.yaml"), spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newProject(t, specs, "online: {type: memory}")
+	files := p.exampleData("fraud", 200)
+	for _, view := range []string{"card_activity", "merchant_risk"} {
+		p.must("ingest", "--config", p.config, "--view", view, "--file", files[view])
+	}
+
+	_, errOut, err := p.run("serve", "--config", p.config)
+	if err == nil || !strings.Contains(errOut, "run floe fit") || !strings.Contains(errOut, "fraud.yaml:") {
+		t.Fatalf("serve without a lock: err %v, stderr:\n%s", err, errOut)
+	}
+
+	out := p.must("fit", "--config", p.config, "--dry-run")
+	if _, err := os.Stat(filepath.Join(specs, "fraud.lock.yaml")); !os.IsNotExist(err) {
+		t.Fatalf("--dry-run wrote the lock (stat: %v)", err)
+	}
+	if !strings.Contains(out, "would write") || !strings.Contains(out, "amount_avg_30d_z") {
+		t.Errorf("fit --dry-run printed:\n%s", out)
+	}
+	out = p.must("fit", "--config", p.config)
+	lock, err := os.ReadFile(filepath.Join(specs, "fraud.lock.yaml"))
+	if err != nil {
+		t.Fatalf("fit printed %q and wrote no lock: %v", out, err)
+	}
+	for _, want := range []string{"fraud.card_activity:", "fraud.merchant_risk:", "standardize:", "bucketize:", "min_max:", "lookup:"} {
+		if !strings.Contains(string(lock), want) {
+			t.Errorf("lock lacks %q:\n%s", want, lock)
+		}
+	}
+
+	srv := p.serve()
+	srv.waitReady()
+	p.must("materialize", "--config", p.config, "--server", srv.url)
+	reg, err := floev1connect.NewRegistryServiceClient(http.DefaultClient, srv.url).GetRegistry(context.Background(), connect.NewRequest(&floev1.GetRegistryRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v2 *floev1.FeatureService
+	for _, s := range reg.Msg.FeatureServices {
+		if s.Name == "fraud_detector_v2" {
+			v2 = s
+		}
+	}
+	if v2 == nil || len(v2.Outputs) != 8 {
+		t.Fatalf("fraud_detector_v2 not served: %v", v2)
+	}
+	res, err := floev1connect.NewServingServiceClient(http.DefaultClient, srv.url).GetOnlineFeatures(context.Background(), connect.NewRequest(&floev1.GetOnlineFeaturesRequest{
+		Selector: &floev1.GetOnlineFeaturesRequest_FeatureService{FeatureService: "fraud_detector_v2"},
+		Entities: []*floev1.EntityColumn{
+			{JoinKey: "card_id", Values: &floev1.EntityColumn_StringValues{StringValues: &floev1.StringList{Values: []string{"card-0001", "card-0002", "card-0003"}}}},
+			{JoinKey: "merchant_id", Values: &floev1.EntityColumn_Int64Values{Int64Values: &floev1.Int64List{Values: []int64{1, 2, 3}}}},
+		},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	present := 0
+	for _, c := range res.Msg.Columns {
+		for _, st := range c.Statuses {
+			if st == floev1.FeatureStatus_FEATURE_STATUS_PRESENT {
+				present++
+			}
+		}
+	}
+	if present == 0 {
+		t.Errorf("no transformed value served: %v", res.Msg.Columns)
+	}
+}
