@@ -49,14 +49,8 @@ import (
 	"floe.dev/floe/services/featureserver/internal/transform"
 )
 
-// Source is the part of the offline store fitting reads.
-type Source interface {
-	Scan(ctx context.Context, v *registry.FeatureView, snapshotID int64) (array.RecordReader, error)
-	Snapshot(ctx context.Context, v *registry.FeatureView, id int64) (offline.Snapshot, error)
-	CurrentSnapshot(ctx context.Context, v *registry.FeatureView) (int64, bool, error)
-}
-
-var _ Source = (*offline.Store)(nil)
+// Source is the part of the offline store fitting reads: what training reads.
+type Source = training.Source
 
 // ErrNothingToFit is returned when no step of any spec is marked fitted: true.
 var ErrNothingToFit = errors.New("no transform step is marked fitted: true; nothing to fit")

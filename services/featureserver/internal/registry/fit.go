@@ -110,13 +110,8 @@ func (c *compiler) planFit(file, field string, fs serviceFeatureSpec, ref Featur
 	ok := true
 	for i, st := range fs.Transform {
 		sf := fmt.Sprintf("%s[%d]", field, i)
-		op, fitted, n := st.which()
-		if n != 1 {
-			if st.short != "" {
-				c.errs.add(file, st.Line, sf, "unknown step %q (steps: %s; a step with parameters is a mapping, e.g. {clip: {min: 0, max: 1}})", st.short, opList())
-			} else {
-				c.errs.add(file, st.Line, sf, "a step is a mapping with exactly one of %s", opList())
-			}
+		op, fitted, known := c.stepOp(file, sf, st)
+		if !known {
 			ok = false
 			continue
 		}

@@ -91,13 +91,8 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, f *Featu
 	nFitted := 0
 	for i, st := range specs {
 		sf := fmt.Sprintf("%s[%d]", field, i)
-		op, fitted, n := st.which()
-		if n != 1 {
-			if st.short != "" {
-				c.errs.add(file, st.Line, sf, "unknown step %q (steps: %s; a step with parameters is a mapping, e.g. {clip: {min: 0, max: 1}})", st.short, opList())
-			} else {
-				c.errs.add(file, st.Line, sf, "a step is a mapping with exactly one of %s", opList())
-			}
+		op, fitted, known := c.stepOp(file, sf, st)
+		if !known {
 			ok = false
 			continue
 		}
@@ -161,6 +156,21 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, f *Featu
 		return nil
 	}
 	return ch
+}
+
+// stepOp returns a step's op and whether it is marked fitted, reporting a step
+// that names no op or several.
+func (c *compiler) stepOp(file, field string, st transformStepSpec) (op transform.Op, fitted, ok bool) {
+	op, fitted, n := st.which()
+	if n == 1 {
+		return op, fitted, true
+	}
+	if st.short != "" {
+		c.errs.add(file, st.Line, field, "unknown step %q (steps: %s; a step with parameters is a mapping, e.g. {clip: {min: 0, max: 1}})", st.short, opList())
+	} else {
+		c.errs.add(file, st.Line, field, "a step is a mapping with exactly one of %s", opList())
+	}
+	return op, fitted, false
 }
 
 func opList() string {
