@@ -266,3 +266,56 @@ def test_appended_rows_are_served(server: InteropServer, catalog: SqlCatalog):
                 np.testing.assert_array_equal(col[i], np.array(value, np.float32))
             else:
                 assert col[i] == value, (row["user_id"], ref)
+
+
+def test_entity_rows_from_an_iceberg_table(server: InteropServer, catalog: SqlCatalog):
+    """Labelled events another engine wrote to Iceberg are the entity rows of a
+    training set: the server reads the table itself, pins its snapshot in the
+    manifest, and answers as for the same rows sent inline."""
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import LongType, NestedField, TimestamptzType
+
+    schema = Schema(
+        NestedField(1, "user_id", LongType(), required=False),
+        NestedField(2, "event_time", TimestamptzType(), required=False),
+        NestedField(3, "converted", LongType(), required=False),
+    )
+    tbl = catalog.create_table("pricing.quotes", schema=schema)
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    rows = pa.table(
+        {
+            "user_id": pa.array([1, 2, 3, 999_999], pa.int64()),
+            "event_time": pa.array(
+                [now, now - dt.timedelta(hours=1), now, now], pa.timestamp("us", "UTC")
+            ),
+            "converted": pa.array([1, 0, 1, 0], pa.int64()),
+        }
+    )
+    tbl.append(rows)
+    first = tbl.current_snapshot().snapshot_id
+    service = "pricing_agent_v2"
+    with floe.Client(server.url) as client:
+        from_table = client.get_training_data(service, "pricing.quotes")
+        m = from_table.manifest
+        assert m.entity_table.table == "pricing.quotes"
+        assert m.entity_table.snapshot_id == first
+        assert m.entity_rows == 4
+        inline = client.get_training_data(service, rows, snapshot_ids=m.snapshot_ids)
+        assert from_table.feature_names == inline.feature_names
+        np.testing.assert_array_equal(from_table.to_numpy(), inline.to_numpy())
+        np.testing.assert_array_equal(from_table.column("converted"), [1, 0, 1, 0])
+
+        # Rows appended later do not change a pinned rebuild.
+        tbl.append(rows.slice(0, 1))
+        pinned = client.get_training_data(
+            service,
+            floe.EntityTable("pricing.quotes", first),
+            snapshot_ids=m.snapshot_ids,
+        )
+        assert pinned.table.equals(from_table.table)
+        assert client.get_training_data(service, "pricing.quotes").manifest.entity_rows == 5
+
+        with pytest.raises(floe.InvalidArgument, match="pricing.nope"):
+            client.get_training_data(service, "pricing.nope")
+        with pytest.raises(floe.InvalidArgument, match="snapshot"):
+            client.get_training_data(service, floe.EntityTable("pricing.quotes", 12345))

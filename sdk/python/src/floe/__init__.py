@@ -20,7 +20,7 @@ from floe.errors import (
     Unavailable,
 )
 from floe.online import OnlineFeatures
-from floe.training import TrainingData, TrainingStream
+from floe.training import EntityTable, TrainingData, TrainingStream
 
 __all__ = [
     "Client",
@@ -31,6 +31,7 @@ __all__ = [
     "OnlineFeatures",
     "TrainingData",
     "TrainingStream",
+    "EntityTable",
     "Unavailable",
     "build_request",
     "parse_target",

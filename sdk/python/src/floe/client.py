@@ -18,7 +18,7 @@ import numpy as np
 
 from floe.errors import InvalidArgument, from_rpc_error
 from floe.online import OnlineFeatures
-from floe.training import TrainingData, TrainingStream
+from floe.training import EntityTable, TrainingData, TrainingStream
 from floe.v1 import (
     training_pb2,
     training_pb2_grpc,
@@ -195,19 +195,23 @@ def _historical_request(
     snapshot_ids: Mapping[str, int] | None,
 ) -> training_pb2.GetHistoricalFeaturesRequest:
     """Builds a GetHistoricalFeaturesRequest carrying entity_rows (a pyarrow
-    Table) as one Arrow IPC stream."""
-    import pyarrow as pa
-
-    # The system allocator hands this buffer back to the OS once it is copied
-    # into the message; arrow's default pool (mimalloc) would keep it.
-    sink = pa.BufferOutputStream(memory_pool=pa.system_memory_pool())
-    with pa.ipc.new_stream(sink, entity_rows.schema) as writer:
-        writer.write_table(entity_rows)
-    base = build_request(service_or_features, {"_": [0]})
+    Table) as one Arrow IPC stream, or naming an EntityTable."""
     request = training_pb2.GetHistoricalFeaturesRequest(
-        entity_rows_arrow_ipc=sink.getvalue().to_pybytes(),
         snapshot_ids=dict(snapshot_ids or {}),
     )
+    if isinstance(entity_rows, EntityTable):
+        request.entity_table.table = entity_rows.table
+        request.entity_table.snapshot_id = entity_rows.snapshot_id
+    else:
+        import pyarrow as pa
+
+        # The system allocator hands this buffer back to the OS once it is
+        # copied into the message; arrow's default pool (mimalloc) would keep it.
+        sink = pa.BufferOutputStream(memory_pool=pa.system_memory_pool())
+        with pa.ipc.new_stream(sink, entity_rows.schema) as writer:
+            writer.write_table(entity_rows)
+        request.entity_rows_arrow_ipc = sink.getvalue().to_pybytes()
+    base = build_request(service_or_features, {"_": [0]})
     if base.HasField("features"):
         request.features.CopyFrom(base.features)
     else:
@@ -366,7 +370,9 @@ class Client:
             entity_rows: A pyarrow Table (or anything ``pyarrow.table`` accepts, such
                 as a dict of columns) with one column per join key and an
                 ``event_time`` timestamp column. Other columns (labels, weights)
-                come back unchanged, as the first columns of every batch.
+                come back unchanged, as the first columns of every batch. Or an
+                Iceberg table of such rows in the server's catalog: an
+                EntityTable, or its "namespace.table" name as a str.
             snapshot_ids: Iceberg snapshot per view to read, e.g. a previous
                 manifest's ``snapshot_ids``, to rebuild that dataset exactly.
             timeout: Seconds for the whole call, reading included.
@@ -382,9 +388,19 @@ class Client:
         """
         import pyarrow as pa  # optional dependency: pip install 'floe[training]'
 
-        table = (
-            entity_rows if isinstance(entity_rows, pa.Table) else pa.table(entity_rows)
-        )
+        if isinstance(entity_rows, str):
+            entity_rows = EntityTable(entity_rows)
+        columns: list[str] | None = None
+        rows: int | None = None
+        if isinstance(entity_rows, EntityTable):
+            table: Any = entity_rows
+        else:
+            table = (
+                entity_rows
+                if isinstance(entity_rows, pa.Table)
+                else pa.table(entity_rows)
+            )
+            columns, rows = table.column_names, table.num_rows
         request = _historical_request(service_or_features, table, snapshot_ids)
         try:
             call = self._training.GetHistoricalFeatures(request, timeout=timeout)
@@ -393,7 +409,7 @@ class Client:
         # The server answers once it has joined every row; meanwhile, hold no
         # second copy of the entity rows (the call keeps what it sends).
         del request
-        return TrainingStream(call, table.column_names, table.num_rows)
+        return TrainingStream(call, columns, rows)
 
     def get_training_data(
         self,

@@ -49,6 +49,7 @@ from floe.columns import (
 )
 from floe.errors import InvalidArgument
 from floe.spool import SpooledTrainingData
+from floe.training import EntityTable
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -252,14 +253,23 @@ class TrainingDataset(keras.utils.PyDataset):
         """
         import pyarrow as pa
 
-        table = (
-            entity_rows if isinstance(entity_rows, pa.Table) else pa.table(entity_rows)
-        )
-        names = list(_label_names(labels)) + ([sample_weight] if sample_weight else [])
-        nulls = {
-            n: table.column(n).null_count for n in names if n in table.column_names
-        }
-        _check_label_columns(table.schema, names, (), nulls, "entity rows")
+        if isinstance(entity_rows, (str, EntityTable)):
+            # Rows the server reads from Iceberg: their label columns are
+            # checked in the spooled data, by the constructor.
+            table: Any = entity_rows
+        else:
+            table = (
+                entity_rows
+                if isinstance(entity_rows, pa.Table)
+                else pa.table(entity_rows)
+            )
+            names = list(_label_names(labels)) + (
+                [sample_weight] if sample_weight else []
+            )
+            nulls = {
+                n: table.column(n).null_count for n in names if n in table.column_names
+            }
+            _check_label_columns(table.schema, names, (), nulls, "entity rows")
         with client.stream_training_data(
             service_or_features, table, snapshot_ids=snapshot_ids, timeout=timeout
         ) as stream:

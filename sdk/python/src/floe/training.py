@@ -19,6 +19,7 @@ Needs pyarrow (``pip install 'floe[training]'``).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Iterator, Sequence
@@ -220,6 +221,26 @@ def feature_names_of(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class EntityTable:
+    """Entity rows stored in an Iceberg table of the server's catalog.
+
+    Pass it (or just the "namespace.table" string) as the entity rows of
+    ``Client.get_training_data`` and friends: the server reads the table itself
+    — labelled events another engine wrote, say — instead of the client sending
+    the rows. The table needs the same columns as inline rows (join keys and an
+    ``event_time`` timestamp); its other columns come back unchanged.
+
+    Attributes:
+        table: "namespace.table".
+        snapshot_id: The snapshot to read; 0 reads the current one, which the
+            manifest's ``entity_table`` then pins.
+    """
+
+    table: str
+    snapshot_id: int = 0
+
+
 class TrainingStream:
     """The record batches of a GetHistoricalFeatures call, as they arrive.
 
@@ -235,22 +256,24 @@ class TrainingStream:
             ``floe.snapshots`` (JSON view → snapshot id), ``floe.registry_version``
             and ``floe.feature_service``.
         feature_columns: The feature columns' names, in the service's order.
-        request_columns: The columns of the entity rows sent.
-        num_rows: Number of entity rows sent, hence of rows the stream holds.
+        request_columns: The columns of the entity rows sent (None when the
+            server read them from an entity table).
+        num_rows: Number of entity rows sent, hence of rows the stream holds
+            (None when the server read them from an entity table).
         rows_read: Rows handed out so far.
     """
 
     schema: pa.Schema
     feature_columns: tuple[str, ...]
-    request_columns: tuple[str, ...]
-    num_rows: int
+    request_columns: tuple[str, ...] | None
+    num_rows: int | None
     rows_read: int
 
     def __init__(
         self,
         call: Any,
-        request_columns: Sequence[str],
-        num_rows: int,
+        request_columns: Sequence[str] | None,
+        num_rows: int | None,
     ) -> None:
         """Starts reading call (the response iterator of GetHistoricalFeatures)
         and waits for the schema.
@@ -264,7 +287,9 @@ class TrainingStream:
 
         self._call = call
         self._source = _ResponseReader(call)
-        self.request_columns = tuple(request_columns)
+        self.request_columns = (
+            tuple(request_columns) if request_columns is not None else None
+        )
         self.num_rows = num_rows
         self.rows_read = 0
         self._manifest: training_pb2.DatasetManifest | None = None

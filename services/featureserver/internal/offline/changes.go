@@ -422,7 +422,7 @@ func (a *analysis) readFiles(ctx context.Context, files []iceberg.DataFile, fiel
 		}
 		return nil
 	}
-	rdr, err := newScanReader(ctx, a.v, sc, got, records, nil)
+	rdr, err := newScanReader(ctx, ArrowSchema(a.v), sc, got, records, nil)
 	if err != nil {
 		return err
 	}

@@ -213,7 +213,7 @@ func (s *Store) lookup(ctx context.Context, v *registry.FeatureView, snapshotID 
 		release()
 		return nil, classify(err)
 	}
-	rdr, err := newScanReader(ctx, v, sc, got, records, keep)
+	rdr, err := newScanReader(ctx, ArrowSchema(v), sc, got, records, keep)
 	if err != nil {
 		release()
 		return nil, err

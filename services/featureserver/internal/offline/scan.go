@@ -170,7 +170,7 @@ func (s *Store) scan(ctx context.Context, v *registry.FeatureView, snapshotID in
 		_ = sc.Close()
 		return nil, classify(err)
 	}
-	return newScanReader(ctx, v, sc, got, records, nil)
+	return newScanReader(ctx, ArrowSchema(v), sc, got, records, nil)
 }
 
 // readPlan is what reading a view's rows at one snapshot needs.
@@ -223,8 +223,7 @@ func snapshotSchema(tbl *table.Table, snap *table.Snapshot) *iceberg.Schema {
 
 // newScanReader wraps iceberg-go's record iterator (records of schema got) as a
 // canonical RecordReader. keep, when not nil, filters rows by join key.
-func newScanReader(ctx context.Context, v *registry.FeatureView, sc *table.Scan, got *arrow.Schema, records iter.Seq2[arrow.RecordBatch, error], keep func(arrow.Array) ([]bool, bool)) (array.RecordReader, error) {
-	want := ArrowSchema(v)
+func newScanReader(ctx context.Context, want *arrow.Schema, sc *table.Scan, got *arrow.Schema, records iter.Seq2[arrow.RecordBatch, error], keep func(arrow.Array) ([]bool, bool)) (array.RecordReader, error) {
 	conv, err := newNormalizer(ctx, got, want)
 	if err != nil {
 		if sc != nil {

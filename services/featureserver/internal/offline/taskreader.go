@@ -53,7 +53,7 @@ func (r *taskReader) open(ctx context.Context) error {
 		_ = sc.Close()
 		return classify(err)
 	}
-	r.inner, err = newScanReader(ctx, r.v, sc, got, records, nil)
+	r.inner, err = newScanReader(ctx, ArrowSchema(r.v), sc, got, records, nil)
 	return err
 }
 

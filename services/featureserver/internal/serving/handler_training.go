@@ -7,11 +7,13 @@ import (
 	"fmt"
 
 	"connectrpc.com/connect"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
 	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
+	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/registry"
 	"floe.dev/floe/services/featureserver/internal/training"
 )
@@ -26,6 +28,14 @@ type TrainingHandler struct {
 	reg *registry.Registry
 	src training.Source
 }
+
+// TableSource reads Iceberg tables that are not feature views: entity rows for
+// training data. offline.Store implements it.
+type TableSource interface {
+	ScanTable(ctx context.Context, identifier string, snapshotID int64) (array.RecordReader, int64, error)
+}
+
+var _ TableSource = (*offline.Store)(nil)
 
 // NewTrainingHandler returns the TrainingService implementation.
 func NewTrainingHandler(reg *registry.Registry, src training.Source) *TrainingHandler {
@@ -53,12 +63,33 @@ func (h *TrainingHandler) GetHistoricalFeatures(ctx context.Context, req *connec
 	default:
 		return toConnect(invalid("selector: set feature_service or features"))
 	}
-	rdr, err := ipc.NewReader(bytes.NewReader(req.Msg.GetEntityRowsArrowIpc()))
-	if err != nil {
-		return toConnect(invalid("entity_rows_arrow_ipc: not an Arrow IPC stream: %v", err))
+	var entityTable *floev1.EntityTable
+	switch et := req.Msg.GetEntityTable(); {
+	case et != nil && len(req.Msg.GetEntityRowsArrowIpc()) > 0:
+		return toConnect(invalid("set entity_rows_arrow_ipc or entity_table, not both"))
+	case et != nil:
+		ts, ok := h.src.(TableSource)
+		if !ok {
+			return connect.NewError(connect.CodeUnimplemented, errors.New("entity_table: this server's offline store cannot read other tables"))
+		}
+		rdr, snap, err := ts.ScanTable(ctx, et.GetTable(), et.GetSnapshotId())
+		if errors.Is(err, offline.ErrNoSuchTable) || errors.Is(err, offline.ErrNoSuchSnapshot) {
+			return toConnect(invalid("entity_table: %v", err))
+		}
+		if err != nil {
+			return toConnect(fmt.Errorf("entity_table: %w", err))
+		}
+		defer rdr.Release()
+		tr.Entities = rdr
+		entityTable = &floev1.EntityTable{Table: et.GetTable(), SnapshotId: snap}
+	default:
+		rdr, err := ipc.NewReader(bytes.NewReader(req.Msg.GetEntityRowsArrowIpc()))
+		if err != nil {
+			return toConnect(invalid("entity_rows_arrow_ipc: not an Arrow IPC stream (or set entity_table): %v", err))
+		}
+		defer rdr.Release()
+		tr.Entities = rdr
 	}
-	defer rdr.Release()
-	tr.Entities = rdr
 	w := &chunkWriter{send: func(b []byte) error {
 		return stream.Send(&floev1.GetHistoricalFeaturesResponse{Payload: &floev1.GetHistoricalFeaturesResponse_ArrowIpcChunk{ArrowIpcChunk: b}})
 	}}
@@ -75,7 +106,8 @@ func (h *TrainingHandler) GetHistoricalFeatures(ctx context.Context, req *connec
 	return stream.Send(&floev1.GetHistoricalFeaturesResponse{Payload: &floev1.GetHistoricalFeaturesResponse_Manifest{Manifest: &floev1.DatasetManifest{
 		SnapshotIds: m.Snapshots, SpecHash: m.SpecHash, RegistryVersion: m.RegistryVersion,
 		FeatureService: m.FeatureService, Features: m.Features, Columns: m.Columns, EntityRows: m.EntityRows,
-		CreatedAt: timestamppb.New(m.CreatedAt),
+		EntityTable: entityTable,
+		CreatedAt:   timestamppb.New(m.CreatedAt),
 	}}})
 }
 

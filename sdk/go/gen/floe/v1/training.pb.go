@@ -30,8 +30,12 @@ type GetHistoricalFeaturesRequest struct {
 	//	*GetHistoricalFeaturesRequest_Features
 	Selector isGetHistoricalFeaturesRequest_Selector `protobuf_oneof:"selector"`
 	// Entity rows as an Arrow IPC stream: one column per join key (named like it)
-	// and an "event_time" timestamp column.
+	// and an "event_time" timestamp column. Set this or entity_table.
 	EntityRowsArrowIpc []byte `protobuf:"bytes,3,opt,name=entity_rows_arrow_ipc,json=entityRowsArrowIpc,proto3" json:"entity_rows_arrow_ipc,omitempty"`
+	// Entity rows stored in an Iceberg table of the server's catalog (same
+	// columns), e.g. labelled events another engine wrote. Set this or
+	// entity_rows_arrow_ipc.
+	EntityTable *EntityTable `protobuf:"bytes,5,opt,name=entity_table,json=entityTable,proto3" json:"entity_table,omitempty"`
 	// Snapshots to read, per feature view; views left out read their current
 	// snapshot, which the manifest then pins.
 	SnapshotIds   map[string]int64 `protobuf:"bytes,4,rep,name=snapshot_ids,json=snapshotIds,proto3" json:"snapshot_ids,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
@@ -101,6 +105,13 @@ func (x *GetHistoricalFeaturesRequest) GetEntityRowsArrowIpc() []byte {
 	return nil
 }
 
+func (x *GetHistoricalFeaturesRequest) GetEntityTable() *EntityTable {
+	if x != nil {
+		return x.EntityTable
+	}
+	return nil
+}
+
 func (x *GetHistoricalFeaturesRequest) GetSnapshotIds() map[string]int64 {
 	if x != nil {
 		return x.SnapshotIds
@@ -124,6 +135,61 @@ func (*GetHistoricalFeaturesRequest_FeatureService) isGetHistoricalFeaturesReque
 
 func (*GetHistoricalFeaturesRequest_Features) isGetHistoricalFeaturesRequest_Selector() {}
 
+// EntityTable names an Iceberg table of entity rows.
+type EntityTable struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "namespace.table".
+	Table string `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"`
+	// Snapshot to read; 0 reads the current one, which the manifest then pins.
+	SnapshotId    int64 `protobuf:"varint,2,opt,name=snapshot_id,json=snapshotId,proto3" json:"snapshot_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EntityTable) Reset() {
+	*x = EntityTable{}
+	mi := &file_floe_v1_training_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EntityTable) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EntityTable) ProtoMessage() {}
+
+func (x *EntityTable) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_training_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EntityTable.ProtoReflect.Descriptor instead.
+func (*EntityTable) Descriptor() ([]byte, []int) {
+	return file_floe_v1_training_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *EntityTable) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *EntityTable) GetSnapshotId() int64 {
+	if x != nil {
+		return x.SnapshotId
+	}
+	return 0
+}
+
 type GetHistoricalFeaturesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Payload:
@@ -137,7 +203,7 @@ type GetHistoricalFeaturesResponse struct {
 
 func (x *GetHistoricalFeaturesResponse) Reset() {
 	*x = GetHistoricalFeaturesResponse{}
-	mi := &file_floe_v1_training_proto_msgTypes[1]
+	mi := &file_floe_v1_training_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -149,7 +215,7 @@ func (x *GetHistoricalFeaturesResponse) String() string {
 func (*GetHistoricalFeaturesResponse) ProtoMessage() {}
 
 func (x *GetHistoricalFeaturesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_training_proto_msgTypes[1]
+	mi := &file_floe_v1_training_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -162,7 +228,7 @@ func (x *GetHistoricalFeaturesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHistoricalFeaturesResponse.ProtoReflect.Descriptor instead.
 func (*GetHistoricalFeaturesResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_training_proto_rawDescGZIP(), []int{1}
+	return file_floe_v1_training_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GetHistoricalFeaturesResponse) GetPayload() isGetHistoricalFeaturesResponse_Payload {
@@ -225,14 +291,17 @@ type DatasetManifest struct {
 	// carry one), else "<view>__<feature>". The stream's schema metadata carries the
 	// same list as JSON under "floe.feature_columns", so a reader knows it before the
 	// first batch.
-	Columns       []string `protobuf:"bytes,8,rep,name=columns,proto3" json:"columns,omitempty"`
+	Columns []string `protobuf:"bytes,8,rep,name=columns,proto3" json:"columns,omitempty"`
+	// The Iceberg table the entity rows were read from, with the snapshot read;
+	// unset when they were sent inline.
+	EntityTable   *EntityTable `protobuf:"bytes,9,opt,name=entity_table,json=entityTable,proto3" json:"entity_table,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DatasetManifest) Reset() {
 	*x = DatasetManifest{}
-	mi := &file_floe_v1_training_proto_msgTypes[2]
+	mi := &file_floe_v1_training_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -244,7 +313,7 @@ func (x *DatasetManifest) String() string {
 func (*DatasetManifest) ProtoMessage() {}
 
 func (x *DatasetManifest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_training_proto_msgTypes[2]
+	mi := &file_floe_v1_training_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -257,7 +326,7 @@ func (x *DatasetManifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatasetManifest.ProtoReflect.Descriptor instead.
 func (*DatasetManifest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_training_proto_rawDescGZIP(), []int{2}
+	return file_floe_v1_training_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *DatasetManifest) GetSnapshotIds() map[string]int64 {
@@ -316,25 +385,37 @@ func (x *DatasetManifest) GetColumns() []string {
 	return nil
 }
 
+func (x *DatasetManifest) GetEntityTable() *EntityTable {
+	if x != nil {
+		return x.EntityTable
+	}
+	return nil
+}
+
 var File_floe_v1_training_proto protoreflect.FileDescriptor
 
 const file_floe_v1_training_proto_rawDesc = "" +
 	"\n" +
-	"\x16floe/v1/training.proto\x12\afloe.v1\x1a\x15floe/v1/serving.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\x02\n" +
+	"\x16floe/v1/training.proto\x12\afloe.v1\x1a\x15floe/v1/serving.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\x03\n" +
 	"\x1cGetHistoricalFeaturesRequest\x12)\n" +
 	"\x0ffeature_service\x18\x01 \x01(\tH\x00R\x0efeatureService\x122\n" +
 	"\bfeatures\x18\x02 \x01(\v2\x14.floe.v1.FeatureRefsH\x00R\bfeatures\x121\n" +
-	"\x15entity_rows_arrow_ipc\x18\x03 \x01(\fR\x12entityRowsArrowIpc\x12Y\n" +
+	"\x15entity_rows_arrow_ipc\x18\x03 \x01(\fR\x12entityRowsArrowIpc\x127\n" +
+	"\fentity_table\x18\x05 \x01(\v2\x14.floe.v1.EntityTableR\ventityTable\x12Y\n" +
 	"\fsnapshot_ids\x18\x04 \x03(\v26.floe.v1.GetHistoricalFeaturesRequest.SnapshotIdsEntryR\vsnapshotIds\x1a>\n" +
 	"\x10SnapshotIdsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01B\n" +
 	"\n" +
-	"\bselector\"\x8c\x01\n" +
+	"\bselector\"D\n" +
+	"\vEntityTable\x12\x14\n" +
+	"\x05table\x18\x01 \x01(\tR\x05table\x12\x1f\n" +
+	"\vsnapshot_id\x18\x02 \x01(\x03R\n" +
+	"snapshotId\"\x8c\x01\n" +
 	"\x1dGetHistoricalFeaturesResponse\x12(\n" +
 	"\x0farrow_ipc_chunk\x18\x01 \x01(\fH\x00R\rarrowIpcChunk\x126\n" +
 	"\bmanifest\x18\x02 \x01(\v2\x18.floe.v1.DatasetManifestH\x00R\bmanifestB\t\n" +
-	"\apayload\"\xa2\x03\n" +
+	"\apayload\"\xdb\x03\n" +
 	"\x0fDatasetManifest\x12L\n" +
 	"\fsnapshot_ids\x18\x01 \x03(\v2).floe.v1.DatasetManifest.SnapshotIdsEntryR\vsnapshotIds\x12\x1b\n" +
 	"\tspec_hash\x18\x02 \x01(\tR\bspecHash\x12)\n" +
@@ -345,7 +426,8 @@ const file_floe_v1_training_proto_rawDesc = "" +
 	"entityRows\x129\n" +
 	"\n" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x18\n" +
-	"\acolumns\x18\b \x03(\tR\acolumns\x1a>\n" +
+	"\acolumns\x18\b \x03(\tR\acolumns\x127\n" +
+	"\fentity_table\x18\t \x01(\v2\x14.floe.v1.EntityTableR\ventityTable\x1a>\n" +
 	"\x10SnapshotIdsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x012{\n" +
@@ -364,29 +446,32 @@ func file_floe_v1_training_proto_rawDescGZIP() []byte {
 	return file_floe_v1_training_proto_rawDescData
 }
 
-var file_floe_v1_training_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_floe_v1_training_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_floe_v1_training_proto_goTypes = []any{
 	(*GetHistoricalFeaturesRequest)(nil),  // 0: floe.v1.GetHistoricalFeaturesRequest
-	(*GetHistoricalFeaturesResponse)(nil), // 1: floe.v1.GetHistoricalFeaturesResponse
-	(*DatasetManifest)(nil),               // 2: floe.v1.DatasetManifest
-	nil,                                   // 3: floe.v1.GetHistoricalFeaturesRequest.SnapshotIdsEntry
-	nil,                                   // 4: floe.v1.DatasetManifest.SnapshotIdsEntry
-	(*FeatureRefs)(nil),                   // 5: floe.v1.FeatureRefs
-	(*timestamppb.Timestamp)(nil),         // 6: google.protobuf.Timestamp
+	(*EntityTable)(nil),                   // 1: floe.v1.EntityTable
+	(*GetHistoricalFeaturesResponse)(nil), // 2: floe.v1.GetHistoricalFeaturesResponse
+	(*DatasetManifest)(nil),               // 3: floe.v1.DatasetManifest
+	nil,                                   // 4: floe.v1.GetHistoricalFeaturesRequest.SnapshotIdsEntry
+	nil,                                   // 5: floe.v1.DatasetManifest.SnapshotIdsEntry
+	(*FeatureRefs)(nil),                   // 6: floe.v1.FeatureRefs
+	(*timestamppb.Timestamp)(nil),         // 7: google.protobuf.Timestamp
 }
 var file_floe_v1_training_proto_depIdxs = []int32{
-	5, // 0: floe.v1.GetHistoricalFeaturesRequest.features:type_name -> floe.v1.FeatureRefs
-	3, // 1: floe.v1.GetHistoricalFeaturesRequest.snapshot_ids:type_name -> floe.v1.GetHistoricalFeaturesRequest.SnapshotIdsEntry
-	2, // 2: floe.v1.GetHistoricalFeaturesResponse.manifest:type_name -> floe.v1.DatasetManifest
-	4, // 3: floe.v1.DatasetManifest.snapshot_ids:type_name -> floe.v1.DatasetManifest.SnapshotIdsEntry
-	6, // 4: floe.v1.DatasetManifest.created_at:type_name -> google.protobuf.Timestamp
-	0, // 5: floe.v1.TrainingService.GetHistoricalFeatures:input_type -> floe.v1.GetHistoricalFeaturesRequest
-	1, // 6: floe.v1.TrainingService.GetHistoricalFeatures:output_type -> floe.v1.GetHistoricalFeaturesResponse
-	6, // [6:7] is the sub-list for method output_type
-	5, // [5:6] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	6, // 0: floe.v1.GetHistoricalFeaturesRequest.features:type_name -> floe.v1.FeatureRefs
+	1, // 1: floe.v1.GetHistoricalFeaturesRequest.entity_table:type_name -> floe.v1.EntityTable
+	4, // 2: floe.v1.GetHistoricalFeaturesRequest.snapshot_ids:type_name -> floe.v1.GetHistoricalFeaturesRequest.SnapshotIdsEntry
+	3, // 3: floe.v1.GetHistoricalFeaturesResponse.manifest:type_name -> floe.v1.DatasetManifest
+	5, // 4: floe.v1.DatasetManifest.snapshot_ids:type_name -> floe.v1.DatasetManifest.SnapshotIdsEntry
+	7, // 5: floe.v1.DatasetManifest.created_at:type_name -> google.protobuf.Timestamp
+	1, // 6: floe.v1.DatasetManifest.entity_table:type_name -> floe.v1.EntityTable
+	0, // 7: floe.v1.TrainingService.GetHistoricalFeatures:input_type -> floe.v1.GetHistoricalFeaturesRequest
+	2, // 8: floe.v1.TrainingService.GetHistoricalFeatures:output_type -> floe.v1.GetHistoricalFeaturesResponse
+	8, // [8:9] is the sub-list for method output_type
+	7, // [7:8] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_floe_v1_training_proto_init() }
@@ -399,7 +484,7 @@ func file_floe_v1_training_proto_init() {
 		(*GetHistoricalFeaturesRequest_FeatureService)(nil),
 		(*GetHistoricalFeaturesRequest_Features)(nil),
 	}
-	file_floe_v1_training_proto_msgTypes[1].OneofWrappers = []any{
+	file_floe_v1_training_proto_msgTypes[2].OneofWrappers = []any{
 		(*GetHistoricalFeaturesResponse_ArrowIpcChunk)(nil),
 		(*GetHistoricalFeaturesResponse_Manifest)(nil),
 	}
@@ -409,7 +494,7 @@ func file_floe_v1_training_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_v1_training_proto_rawDesc), len(file_floe_v1_training_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

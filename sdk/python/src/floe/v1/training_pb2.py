@@ -26,7 +26,7 @@ from floe.v1 import serving_pb2 as floe_dot_v1_dot_serving__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66loe/v1/training.proto\x12\x07\x66loe.v1\x1a\x15\x66loe/v1/serving.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\x02\n\x1cGetHistoricalFeaturesRequest\x12)\n\x0f\x66\x65\x61ture_service\x18\x01 \x01(\tH\x00R\x0e\x66\x65\x61tureService\x12\x32\n\x08\x66\x65\x61tures\x18\x02 \x01(\x0b\x32\x14.floe.v1.FeatureRefsH\x00R\x08\x66\x65\x61tures\x12\x31\n\x15\x65ntity_rows_arrow_ipc\x18\x03 \x01(\x0cR\x12\x65ntityRowsArrowIpc\x12Y\n\x0csnapshot_ids\x18\x04 \x03(\x0b\x32\x36.floe.v1.GetHistoricalFeaturesRequest.SnapshotIdsEntryR\x0bsnapshotIds\x1a>\n\x10SnapshotIdsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x03R\x05value:\x02\x38\x01\x42\n\n\x08selector\"\x8c\x01\n\x1dGetHistoricalFeaturesResponse\x12(\n\x0f\x61rrow_ipc_chunk\x18\x01 \x01(\x0cH\x00R\rarrowIpcChunk\x12\x36\n\x08manifest\x18\x02 \x01(\x0b\x32\x18.floe.v1.DatasetManifestH\x00R\x08manifestB\t\n\x07payload\"\xa2\x03\n\x0f\x44\x61tasetManifest\x12L\n\x0csnapshot_ids\x18\x01 \x03(\x0b\x32).floe.v1.DatasetManifest.SnapshotIdsEntryR\x0bsnapshotIds\x12\x1b\n\tspec_hash\x18\x02 \x01(\tR\x08specHash\x12)\n\x10registry_version\x18\x03 \x01(\tR\x0fregistryVersion\x12\'\n\x0f\x66\x65\x61ture_service\x18\x04 \x01(\tR\x0e\x66\x65\x61tureService\x12\x1a\n\x08\x66\x65\x61tures\x18\x05 \x03(\tR\x08\x66\x65\x61tures\x12\x1f\n\x0b\x65ntity_rows\x18\x06 \x01(\x03R\nentityRows\x12\x39\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x18\n\x07\x63olumns\x18\x08 \x03(\tR\x07\x63olumns\x1a>\n\x10SnapshotIdsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x03R\x05value:\x02\x38\x01\x32{\n\x0fTrainingService\x12h\n\x15GetHistoricalFeatures\x12%.floe.v1.GetHistoricalFeaturesRequest\x1a&.floe.v1.GetHistoricalFeaturesResponse0\x01\x42)Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66loe/v1/training.proto\x12\x07\x66loe.v1\x1a\x15\x66loe/v1/serving.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\x03\n\x1cGetHistoricalFeaturesRequest\x12)\n\x0f\x66\x65\x61ture_service\x18\x01 \x01(\tH\x00R\x0e\x66\x65\x61tureService\x12\x32\n\x08\x66\x65\x61tures\x18\x02 \x01(\x0b\x32\x14.floe.v1.FeatureRefsH\x00R\x08\x66\x65\x61tures\x12\x31\n\x15\x65ntity_rows_arrow_ipc\x18\x03 \x01(\x0cR\x12\x65ntityRowsArrowIpc\x12\x37\n\x0c\x65ntity_table\x18\x05 \x01(\x0b\x32\x14.floe.v1.EntityTableR\x0b\x65ntityTable\x12Y\n\x0csnapshot_ids\x18\x04 \x03(\x0b\x32\x36.floe.v1.GetHistoricalFeaturesRequest.SnapshotIdsEntryR\x0bsnapshotIds\x1a>\n\x10SnapshotIdsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x03R\x05value:\x02\x38\x01\x42\n\n\x08selector\"D\n\x0b\x45ntityTable\x12\x14\n\x05table\x18\x01 \x01(\tR\x05table\x12\x1f\n\x0bsnapshot_id\x18\x02 \x01(\x03R\nsnapshotId\"\x8c\x01\n\x1dGetHistoricalFeaturesResponse\x12(\n\x0f\x61rrow_ipc_chunk\x18\x01 \x01(\x0cH\x00R\rarrowIpcChunk\x12\x36\n\x08manifest\x18\x02 \x01(\x0b\x32\x18.floe.v1.DatasetManifestH\x00R\x08manifestB\t\n\x07payload\"\xdb\x03\n\x0f\x44\x61tasetManifest\x12L\n\x0csnapshot_ids\x18\x01 \x03(\x0b\x32).floe.v1.DatasetManifest.SnapshotIdsEntryR\x0bsnapshotIds\x12\x1b\n\tspec_hash\x18\x02 \x01(\tR\x08specHash\x12)\n\x10registry_version\x18\x03 \x01(\tR\x0fregistryVersion\x12\'\n\x0f\x66\x65\x61ture_service\x18\x04 \x01(\tR\x0e\x66\x65\x61tureService\x12\x1a\n\x08\x66\x65\x61tures\x18\x05 \x03(\tR\x08\x66\x65\x61tures\x12\x1f\n\x0b\x65ntity_rows\x18\x06 \x01(\x03R\nentityRows\x12\x39\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x18\n\x07\x63olumns\x18\x08 \x03(\tR\x07\x63olumns\x12\x37\n\x0c\x65ntity_table\x18\t \x01(\x0b\x32\x14.floe.v1.EntityTableR\x0b\x65ntityTable\x1a>\n\x10SnapshotIdsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x03R\x05value:\x02\x38\x01\x32{\n\x0fTrainingService\x12h\n\x15GetHistoricalFeatures\x12%.floe.v1.GetHistoricalFeaturesRequest\x1a&.floe.v1.GetHistoricalFeaturesResponse0\x01\x42)Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,15 +39,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DATASETMANIFEST_SNAPSHOTIDSENTRY']._loaded_options = None
   _globals['_DATASETMANIFEST_SNAPSHOTIDSENTRY']._serialized_options = b'8\001'
   _globals['_GETHISTORICALFEATURESREQUEST']._serialized_start=92
-  _globals['_GETHISTORICALFEATURESREQUEST']._serialized_end=435
-  _globals['_GETHISTORICALFEATURESREQUEST_SNAPSHOTIDSENTRY']._serialized_start=361
-  _globals['_GETHISTORICALFEATURESREQUEST_SNAPSHOTIDSENTRY']._serialized_end=423
-  _globals['_GETHISTORICALFEATURESRESPONSE']._serialized_start=438
-  _globals['_GETHISTORICALFEATURESRESPONSE']._serialized_end=578
-  _globals['_DATASETMANIFEST']._serialized_start=581
-  _globals['_DATASETMANIFEST']._serialized_end=999
-  _globals['_DATASETMANIFEST_SNAPSHOTIDSENTRY']._serialized_start=361
-  _globals['_DATASETMANIFEST_SNAPSHOTIDSENTRY']._serialized_end=423
-  _globals['_TRAININGSERVICE']._serialized_start=1001
-  _globals['_TRAININGSERVICE']._serialized_end=1124
+  _globals['_GETHISTORICALFEATURESREQUEST']._serialized_end=492
+  _globals['_GETHISTORICALFEATURESREQUEST_SNAPSHOTIDSENTRY']._serialized_start=418
+  _globals['_GETHISTORICALFEATURESREQUEST_SNAPSHOTIDSENTRY']._serialized_end=480
+  _globals['_ENTITYTABLE']._serialized_start=494
+  _globals['_ENTITYTABLE']._serialized_end=562
+  _globals['_GETHISTORICALFEATURESRESPONSE']._serialized_start=565
+  _globals['_GETHISTORICALFEATURESRESPONSE']._serialized_end=705
+  _globals['_DATASETMANIFEST']._serialized_start=708
+  _globals['_DATASETMANIFEST']._serialized_end=1183
+  _globals['_DATASETMANIFEST_SNAPSHOTIDSENTRY']._serialized_start=418
+  _globals['_DATASETMANIFEST_SNAPSHOTIDSENTRY']._serialized_end=480
+  _globals['_TRAININGSERVICE']._serialized_start=1185
+  _globals['_TRAININGSERVICE']._serialized_end=1308
 # @@protoc_insertion_point(module_scope)

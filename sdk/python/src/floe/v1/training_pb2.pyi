@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class GetHistoricalFeaturesRequest(_message.Message):
-    __slots__ = ("feature_service", "features", "entity_rows_arrow_ipc", "snapshot_ids")
+    __slots__ = ("feature_service", "features", "entity_rows_arrow_ipc", "entity_table", "snapshot_ids")
     class SnapshotIdsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -22,12 +22,22 @@ class GetHistoricalFeaturesRequest(_message.Message):
     FEATURE_SERVICE_FIELD_NUMBER: _ClassVar[int]
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     ENTITY_ROWS_ARROW_IPC_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_TABLE_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_IDS_FIELD_NUMBER: _ClassVar[int]
     feature_service: str
     features: _serving_pb2.FeatureRefs
     entity_rows_arrow_ipc: bytes
+    entity_table: EntityTable
     snapshot_ids: _containers.ScalarMap[str, int]
-    def __init__(self, feature_service: _Optional[str] = ..., features: _Optional[_Union[_serving_pb2.FeatureRefs, _Mapping]] = ..., entity_rows_arrow_ipc: _Optional[bytes] = ..., snapshot_ids: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    def __init__(self, feature_service: _Optional[str] = ..., features: _Optional[_Union[_serving_pb2.FeatureRefs, _Mapping]] = ..., entity_rows_arrow_ipc: _Optional[bytes] = ..., entity_table: _Optional[_Union[EntityTable, _Mapping]] = ..., snapshot_ids: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class EntityTable(_message.Message):
+    __slots__ = ("table", "snapshot_id")
+    TABLE_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_ID_FIELD_NUMBER: _ClassVar[int]
+    table: str
+    snapshot_id: int
+    def __init__(self, table: _Optional[str] = ..., snapshot_id: _Optional[int] = ...) -> None: ...
 
 class GetHistoricalFeaturesResponse(_message.Message):
     __slots__ = ("arrow_ipc_chunk", "manifest")
@@ -38,7 +48,7 @@ class GetHistoricalFeaturesResponse(_message.Message):
     def __init__(self, arrow_ipc_chunk: _Optional[bytes] = ..., manifest: _Optional[_Union[DatasetManifest, _Mapping]] = ...) -> None: ...
 
 class DatasetManifest(_message.Message):
-    __slots__ = ("snapshot_ids", "spec_hash", "registry_version", "feature_service", "features", "entity_rows", "created_at", "columns")
+    __slots__ = ("snapshot_ids", "spec_hash", "registry_version", "feature_service", "features", "entity_rows", "created_at", "columns", "entity_table")
     class SnapshotIdsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +64,7 @@ class DatasetManifest(_message.Message):
     ENTITY_ROWS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_TABLE_FIELD_NUMBER: _ClassVar[int]
     snapshot_ids: _containers.ScalarMap[str, int]
     spec_hash: str
     registry_version: str
@@ -62,4 +73,5 @@ class DatasetManifest(_message.Message):
     entity_rows: int
     created_at: _timestamp_pb2.Timestamp
     columns: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, snapshot_ids: _Optional[_Mapping[str, int]] = ..., spec_hash: _Optional[str] = ..., registry_version: _Optional[str] = ..., feature_service: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., entity_rows: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., columns: _Optional[_Iterable[str]] = ...) -> None: ...
+    entity_table: EntityTable
+    def __init__(self, snapshot_ids: _Optional[_Mapping[str, int]] = ..., spec_hash: _Optional[str] = ..., registry_version: _Optional[str] = ..., feature_service: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., entity_rows: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., columns: _Optional[_Iterable[str]] = ..., entity_table: _Optional[_Union[EntityTable, _Mapping]] = ...) -> None: ...

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file floe/v1/training.proto.
  */
 export const file_floe_v1_training: GenFile = /*@__PURE__*/
-  fileDesc("ChZmbG9lL3YxL3RyYWluaW5nLnByb3RvEgdmbG9lLnYxIpACChxHZXRIaXN0b3JpY2FsRmVhdHVyZXNSZXF1ZXN0EhkKD2ZlYXR1cmVfc2VydmljZRgBIAEoCUgAEigKCGZlYXR1cmVzGAIgASgLMhQuZmxvZS52MS5GZWF0dXJlUmVmc0gAEh0KFWVudGl0eV9yb3dzX2Fycm93X2lwYxgDIAEoDBJMCgxzbmFwc2hvdF9pZHMYBCADKAsyNi5mbG9lLnYxLkdldEhpc3RvcmljYWxGZWF0dXJlc1JlcXVlc3QuU25hcHNob3RJZHNFbnRyeRoyChBTbmFwc2hvdElkc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAzoCOAFCCgoIc2VsZWN0b3IicwodR2V0SGlzdG9yaWNhbEZlYXR1cmVzUmVzcG9uc2USGQoPYXJyb3dfaXBjX2NodW5rGAEgASgMSAASLAoIbWFuaWZlc3QYAiABKAsyGC5mbG9lLnYxLkRhdGFzZXRNYW5pZmVzdEgAQgkKB3BheWxvYWQitAIKD0RhdGFzZXRNYW5pZmVzdBI/CgxzbmFwc2hvdF9pZHMYASADKAsyKS5mbG9lLnYxLkRhdGFzZXRNYW5pZmVzdC5TbmFwc2hvdElkc0VudHJ5EhEKCXNwZWNfaGFzaBgCIAEoCRIYChByZWdpc3RyeV92ZXJzaW9uGAMgASgJEhcKD2ZlYXR1cmVfc2VydmljZRgEIAEoCRIQCghmZWF0dXJlcxgFIAMoCRITCgtlbnRpdHlfcm93cxgGIAEoAxIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdjb2x1bW5zGAggAygJGjIKEFNuYXBzaG90SWRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ATJ7Cg9UcmFpbmluZ1NlcnZpY2USaAoVR2V0SGlzdG9yaWNhbEZlYXR1cmVzEiUuZmxvZS52MS5HZXRIaXN0b3JpY2FsRmVhdHVyZXNSZXF1ZXN0GiYuZmxvZS52MS5HZXRIaXN0b3JpY2FsRmVhdHVyZXNSZXNwb25zZTABQilaJ2Zsb2UuZGV2L2Zsb2Uvc2RrL2dvL2dlbi9mbG9lL3YxO2Zsb2V2MWIGcHJvdG8z", [file_floe_v1_serving, file_google_protobuf_timestamp]);
+  fileDesc("ChZmbG9lL3YxL3RyYWluaW5nLnByb3RvEgdmbG9lLnYxIrwCChxHZXRIaXN0b3JpY2FsRmVhdHVyZXNSZXF1ZXN0EhkKD2ZlYXR1cmVfc2VydmljZRgBIAEoCUgAEigKCGZlYXR1cmVzGAIgASgLMhQuZmxvZS52MS5GZWF0dXJlUmVmc0gAEh0KFWVudGl0eV9yb3dzX2Fycm93X2lwYxgDIAEoDBIqCgxlbnRpdHlfdGFibGUYBSABKAsyFC5mbG9lLnYxLkVudGl0eVRhYmxlEkwKDHNuYXBzaG90X2lkcxgEIAMoCzI2LmZsb2UudjEuR2V0SGlzdG9yaWNhbEZlYXR1cmVzUmVxdWVzdC5TbmFwc2hvdElkc0VudHJ5GjIKEFNuYXBzaG90SWRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4AUIKCghzZWxlY3RvciIxCgtFbnRpdHlUYWJsZRINCgV0YWJsZRgBIAEoCRITCgtzbmFwc2hvdF9pZBgCIAEoAyJzCh1HZXRIaXN0b3JpY2FsRmVhdHVyZXNSZXNwb25zZRIZCg9hcnJvd19pcGNfY2h1bmsYASABKAxIABIsCghtYW5pZmVzdBgCIAEoCzIYLmZsb2UudjEuRGF0YXNldE1hbmlmZXN0SABCCQoHcGF5bG9hZCLgAgoPRGF0YXNldE1hbmlmZXN0Ej8KDHNuYXBzaG90X2lkcxgBIAMoCzIpLmZsb2UudjEuRGF0YXNldE1hbmlmZXN0LlNuYXBzaG90SWRzRW50cnkSEQoJc3BlY19oYXNoGAIgASgJEhgKEHJlZ2lzdHJ5X3ZlcnNpb24YAyABKAkSFwoPZmVhdHVyZV9zZXJ2aWNlGAQgASgJEhAKCGZlYXR1cmVzGAUgAygJEhMKC2VudGl0eV9yb3dzGAYgASgDEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2NvbHVtbnMYCCADKAkSKgoMZW50aXR5X3RhYmxlGAkgASgLMhQuZmxvZS52MS5FbnRpdHlUYWJsZRoyChBTbmFwc2hvdElkc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAzoCOAEyewoPVHJhaW5pbmdTZXJ2aWNlEmgKFUdldEhpc3RvcmljYWxGZWF0dXJlcxIlLmZsb2UudjEuR2V0SGlzdG9yaWNhbEZlYXR1cmVzUmVxdWVzdBomLmZsb2UudjEuR2V0SGlzdG9yaWNhbEZlYXR1cmVzUmVzcG9uc2UwAUIpWidmbG9lLmRldi9mbG9lL3Nkay9nby9nZW4vZmxvZS92MTtmbG9ldjFiBnByb3RvMw", [file_floe_v1_serving, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message floe.v1.GetHistoricalFeaturesRequest
@@ -39,11 +39,20 @@ export type GetHistoricalFeaturesRequest = Message<"floe.v1.GetHistoricalFeature
 
   /**
    * Entity rows as an Arrow IPC stream: one column per join key (named like it)
-   * and an "event_time" timestamp column.
+   * and an "event_time" timestamp column. Set this or entity_table.
    *
    * @generated from field: bytes entity_rows_arrow_ipc = 3;
    */
   entityRowsArrowIpc: Uint8Array;
+
+  /**
+   * Entity rows stored in an Iceberg table of the server's catalog (same
+   * columns), e.g. labelled events another engine wrote. Set this or
+   * entity_rows_arrow_ipc.
+   *
+   * @generated from field: floe.v1.EntityTable entity_table = 5;
+   */
+  entityTable?: EntityTable | undefined;
 
   /**
    * Snapshots to read, per feature view; views left out read their current
@@ -60,6 +69,34 @@ export type GetHistoricalFeaturesRequest = Message<"floe.v1.GetHistoricalFeature
  */
 export const GetHistoricalFeaturesRequestSchema: GenMessage<GetHistoricalFeaturesRequest> = /*@__PURE__*/
   messageDesc(file_floe_v1_training, 0);
+
+/**
+ * EntityTable names an Iceberg table of entity rows.
+ *
+ * @generated from message floe.v1.EntityTable
+ */
+export type EntityTable = Message<"floe.v1.EntityTable"> & {
+  /**
+   * "namespace.table".
+   *
+   * @generated from field: string table = 1;
+   */
+  table: string;
+
+  /**
+   * Snapshot to read; 0 reads the current one, which the manifest then pins.
+   *
+   * @generated from field: int64 snapshot_id = 2;
+   */
+  snapshotId: bigint;
+};
+
+/**
+ * Describes the message floe.v1.EntityTable.
+ * Use `create(EntityTableSchema)` to create a new message.
+ */
+export const EntityTableSchema: GenMessage<EntityTable> = /*@__PURE__*/
+  messageDesc(file_floe_v1_training, 1);
 
 /**
  * @generated from message floe.v1.GetHistoricalFeaturesResponse
@@ -92,7 +129,7 @@ export type GetHistoricalFeaturesResponse = Message<"floe.v1.GetHistoricalFeatur
  * Use `create(GetHistoricalFeaturesResponseSchema)` to create a new message.
  */
 export const GetHistoricalFeaturesResponseSchema: GenMessage<GetHistoricalFeaturesResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_training, 1);
+  messageDesc(file_floe_v1_training, 2);
 
 /**
  * DatasetManifest says exactly what a training set was built from.
@@ -149,6 +186,14 @@ export type DatasetManifest = Message<"floe.v1.DatasetManifest"> & {
    * @generated from field: repeated string columns = 8;
    */
   columns: string[];
+
+  /**
+   * The Iceberg table the entity rows were read from, with the snapshot read;
+   * unset when they were sent inline.
+   *
+   * @generated from field: floe.v1.EntityTable entity_table = 9;
+   */
+  entityTable?: EntityTable | undefined;
 };
 
 /**
@@ -156,7 +201,7 @@ export type DatasetManifest = Message<"floe.v1.DatasetManifest"> & {
  * Use `create(DatasetManifestSchema)` to create a new message.
  */
 export const DatasetManifestSchema: GenMessage<DatasetManifest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_training, 2);
+  messageDesc(file_floe_v1_training, 3);
 
 /**
  * TrainingService builds point-in-time correct training data from Iceberg.
