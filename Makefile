@@ -130,8 +130,15 @@ console-build: $(CONSOLE)/node_modules/.package-lock.json ## rebuild the console
 ## ---- benchmarks --------------------------------------------------------------
 
 .PHONY: bench
-bench: build ## load generator: online read path vs raw Redis, Iceberg miss path, materialization, freshness (see README)
+bench: build ## load generator: online read path vs raw Redis, Iceberg miss path, materialization, freshness; then training retrieval (see README)
 	go run ./$(SERVER)/cmd/floe-bench
+	$(MAKE) --no-print-directory bench-training
+
+# One run each (-benchtime 1x): setting up the Iceberg tables (three ingests of
+# 1M rows) takes most of the quarter minute.
+.PHONY: bench-training
+bench-training: ## point-in-time retrieval: 1M entity rows × 3 views of 1M rows, from Iceberg and from memory (rows/s, peak heap)
+	FLOE_BENCH_ROWS=1000000 go test -run '^$$' -bench '^BenchmarkRetrieve' -benchtime 1x ./$(SERVER)/internal/training/
 
 .PHONY: bench-go
 bench-go: ## Go micro-benchmarks (codec, stores, read path)

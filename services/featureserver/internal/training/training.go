@@ -44,7 +44,6 @@ package training
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -52,6 +51,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -118,15 +118,15 @@ type Manifest struct {
 	// Snapshots is the snapshot id read per view (0: the table had none).
 	Snapshots map[string]int64 `json:"snapshots"`
 	// SpecHash identifies the registry version, the service and its feature list.
-	SpecHash        string    `json:"spec_hash"`
-	RegistryVersion string    `json:"registry_version"`
-	FeatureService  string    `json:"feature_service,omitempty"`
-	Features        []string  `json:"features"`
+	SpecHash        string   `json:"spec_hash"`
+	RegistryVersion string   `json:"registry_version"`
+	FeatureService  string   `json:"feature_service,omitempty"`
+	Features        []string `json:"features"`
 	// Columns names the feature columns of the stream, one per entry of Features
 	// (ColumnName); the schema metadata carries them as "floe.feature_columns".
-	Columns []string `json:"columns"`
-	EntityRows      int64     `json:"entity_rows"`
-	CreatedAt       time.Time `json:"created_at"`
+	Columns    []string  `json:"columns"`
+	EntityRows int64     `json:"entity_rows"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // SpecHash hashes the registry version, the service name and its features (with
@@ -150,17 +150,13 @@ func SpecHash(registryVersion, service string, refs []registry.FeatureRef) strin
 type viewJoin struct {
 	view     *registry.FeatureView
 	snapshot int64
-	features []int // indexes into view.Features requested, in request order
-	keyCol   int   // entity column holding the view's join key
+	features []int      // indexes into view.Features requested, in request order
+	keys     *keyColumn // entity column holding the view's join key (keys.go)
 
-	// Index of the snapshot's rows, built by load.
-	intGroups map[int64]int32
-	strGroups map[string]int32
-	offsets   []int32       // group g's rows are order[offsets[g]:offsets[g+1]]
-	order     []int32       // row positions grouped by key, then by time, then by scan position
-	times     []int64       // times[i] is the event time of row order[i]
-	columns   []arrow.Array // requested feature columns, concatenated, by scan position
-	posTime   []int64       // event time by scan position
+	// Built by load (join.go); order is dropped once joined.
+	order   keyTimeOrder  // the snapshot's joinable rows in (key, time, position) order
+	columns []arrow.Array // requested feature columns, concatenated, by scan position
+	posTime []int64       // event time by scan position
 
 	// Per entity row: scan position of the joined row, or -1.
 	match []int32
@@ -294,10 +290,8 @@ type entities struct {
 	starts  []int // starts[i] is the global index of batches[i]'s first row
 	rows    int
 	times   []int64 // event time per row, microseconds
-	// keys per entity column index: int64 values or strings, with validity.
-	intKeys map[int][]int64
-	strKeys map[int][]string
-	valid   map[int][]bool
+	// keys holds the join-key columns by entity column index (keys.go).
+	keys map[int]*keyColumn
 }
 
 func (e *entities) release() {
@@ -308,7 +302,7 @@ func (e *entities) release() {
 
 func readEntities(rdr array.RecordReader, joins []*viewJoin) (*entities, error) {
 	sc := rdr.Schema()
-	e := &entities{schema: sc, intKeys: map[int][]int64{}, strKeys: map[int][]string{}, valid: map[int][]bool{}}
+	e := &entities{schema: sc, keys: map[int]*keyColumn{}}
 	tcol := sc.FieldIndices(EventTimeColumn)
 	if len(tcol) != 1 {
 		return nil, fmt.Errorf("%w: entity rows need exactly one %q column", ErrBadRequest, EventTimeColumn)
@@ -329,7 +323,6 @@ func readEntities(rdr array.RecordReader, joins []*viewJoin) (*entities, error) 
 	case arrow.Nanosecond:
 		div = 1_000
 	}
-	keyCols := map[int]registry.Type{}
 	for _, j := range joins {
 		k := j.view.Entity.Key()
 		idx := sc.FieldIndices(k.Name)
@@ -343,12 +336,18 @@ func readEntities(rdr array.RecordReader, joins []*viewJoin) (*entities, error) 
 		if !arrow.TypeEqual(sc.Field(idx[0]).Type, want) {
 			return nil, fmt.Errorf("%w: entity column %q is %s, want %s", ErrBadRequest, k.Name, sc.Field(idx[0]).Type, want)
 		}
-		j.keyCol = idx[0]
-		keyCols[idx[0]] = k.Type
+		kc, ok := e.keys[idx[0]]
+		if !ok {
+			kc = newKeyColumn(e, idx[0], k.Type == registry.TypeString)
+			e.keys[idx[0]] = kc
+		}
+		kc.uses.Add(1)
+		j.keys = kc
 	}
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
 		if !rec.Schema().Equal(sc) {
+			e.release()
 			return nil, fmt.Errorf("%w: entity record batches change schema", ErrBadRequest)
 		}
 		if rec.NumRows() == 0 {
@@ -357,40 +356,39 @@ func readEntities(rdr array.RecordReader, joins []*viewJoin) (*entities, error) 
 		rec.Retain()
 		e.batches = append(e.batches, rec)
 		e.starts = append(e.starts, e.rows)
-		ts := rec.Column(tcol[0]).(*array.Timestamp)
-		for i := 0; i < ts.Len(); i++ {
-			if ts.IsNull(i) {
-				e.release()
-				return nil, fmt.Errorf("%w: entity row %d has a null %s", ErrBadRequest, e.rows+i, EventTimeColumn)
-			}
-			v := int64(ts.Value(i))
-			if mul != 1 {
-				v *= mul
-			} else if div != 1 {
-				v = floorDiv(v, div)
-			}
-			e.times = append(e.times, v)
-		}
-		for c, typ := range keyCols {
-			col := rec.Column(c)
-			for i := 0; i < col.Len(); i++ {
-				e.valid[c] = append(e.valid[c], col.IsValid(i))
-			}
-			if typ == registry.TypeString {
-				s := col.(*array.String)
-				for i := 0; i < s.Len(); i++ {
-					e.strKeys[c] = append(e.strKeys[c], s.Value(i))
+		if ts := rec.Column(tcol[0]); ts.NullN() > 0 {
+			for i := 0; i < ts.Len(); i++ {
+				if ts.IsNull(i) {
+					e.release()
+					return nil, fmt.Errorf("%w: entity row %d has a null %s", ErrBadRequest, e.rows+i, EventTimeColumn)
 				}
-			} else {
-				e.intKeys[c] = append(e.intKeys[c], col.(*array.Int64).Int64Values()...)
 			}
 		}
 		e.rows += int(rec.NumRows())
+		if e.rows > math.MaxInt32 {
+			e.release()
+			return nil, fmt.Errorf("%w: more than %d entity rows", ErrBadRequest, math.MaxInt32)
+		}
 	}
 	if err := rdr.Err(); err != nil {
 		e.release()
 		return nil, fmt.Errorf("reading entity rows: %w", err)
 	}
+	// Converted once all rows are in, so the slice is allocated at its size.
+	e.times = make([]int64, 0, e.rows)
+	for _, rec := range e.batches {
+		for _, v := range rec.Column(tcol[0]).(*array.Timestamp).TimestampValues() {
+			t := int64(v)
+			if mul != 1 {
+				t *= mul
+			} else if div != 1 {
+				t = floorDiv(t, div)
+			}
+			e.times = append(e.times, t)
+		}
+	}
+	// The join keys are indexed by the views' loads (keyColumn.prepare), in
+	// parallel with their scans.
 	return e, nil
 }
 
@@ -400,190 +398,6 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
-}
-
-// load scans the view's pinned snapshot and indexes its rows by key and time.
-func (j *viewJoin) load(ctx context.Context, src Source, mem memory.Allocator) error {
-	v := j.view
-	var (
-		ints    []int64
-		strs    []string
-		times   []int64
-		perFeat = make([][]arrow.Array, len(j.features))
-	)
-	defer func() {
-		for _, cs := range perFeat {
-			for _, c := range cs {
-				c.Release()
-			}
-		}
-	}()
-	if j.snapshot != 0 {
-		rdr, err := src.Scan(ctx, v, j.snapshot)
-		if err != nil {
-			return err
-		}
-		defer rdr.Release()
-		for rdr.Next() {
-			rec := rdr.RecordBatch()
-			if rec.NumCols() != int64(2+len(v.Features)) {
-				return fmt.Errorf("scan of %s returned %d columns, want %d", v.Name, rec.NumCols(), 2+len(v.Features))
-			}
-			switch k := rec.Column(0).(type) {
-			case *array.Int64:
-				ints = append(ints, k.Int64Values()...)
-			case *array.String:
-				for i := 0; i < k.Len(); i++ {
-					strs = append(strs, k.Value(i))
-				}
-			default:
-				return fmt.Errorf("scan of %s: join key column is %s", v.Name, k.DataType())
-			}
-			ts, ok := rec.Column(1).(*array.Timestamp)
-			if !ok {
-				return fmt.Errorf("scan of %s: event time column is %s", v.Name, rec.Column(1).DataType())
-			}
-			for _, t := range ts.TimestampValues() {
-				times = append(times, int64(t))
-			}
-			for i, f := range j.features {
-				c := rec.Column(2 + f)
-				c.Retain()
-				perFeat[i] = append(perFeat[i], c)
-			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		if err := rdr.Err(); err != nil {
-			return err
-		}
-	}
-	schema := offline.ArrowSchema(v)
-	j.columns = make([]arrow.Array, len(j.features))
-	for i, f := range j.features {
-		if len(perFeat[i]) == 0 {
-			j.columns[i] = array.MakeArrayOfNull(mem, schema.Field(2+f).Type, 0)
-			continue
-		}
-		c, err := array.Concatenate(perFeat[i], mem)
-		if err != nil {
-			return fmt.Errorf("view %s: %w", v.Name, err)
-		}
-		j.columns[i] = c
-	}
-
-	j.posTime = times
-	// Group rows by key (groups numbered in order of first appearance), then
-	// counting-sort positions by group: within a group positions stay ascending.
-	n := len(times)
-	gid := make([]int32, n)
-	var ngroups int32
-	if v.Entity.Key().Type == registry.TypeString {
-		j.strGroups = make(map[string]int32)
-		for i, k := range strs {
-			g, ok := j.strGroups[k]
-			if !ok {
-				g = ngroups
-				ngroups++
-				j.strGroups[k] = g
-			}
-			gid[i] = g
-		}
-	} else {
-		j.intGroups = make(map[int64]int32)
-		// Tables are sorted by key within files: runs of equal keys need one lookup.
-		for i, k := range ints {
-			if i > 0 && ints[i-1] == k {
-				gid[i] = gid[i-1]
-				continue
-			}
-			g, ok := j.intGroups[k]
-			if !ok {
-				g = ngroups
-				ngroups++
-				j.intGroups[k] = g
-			}
-			gid[i] = g
-		}
-	}
-	j.offsets = make([]int32, ngroups+1)
-	for _, g := range gid {
-		j.offsets[g+1]++
-	}
-	for g := int32(0); g < ngroups; g++ {
-		j.offsets[g+1] += j.offsets[g]
-	}
-	next := slices.Clone(j.offsets[:ngroups])
-	j.order = make([]int32, n)
-	for i, g := range gid {
-		j.order[next[g]] = int32(i)
-		next[g]++
-	}
-	// Within each group, order by time; stable, so equal times keep scan order.
-	j.times = make([]int64, n)
-	for g := int32(0); g < ngroups; g++ {
-		seg := j.order[j.offsets[g]:j.offsets[g+1]]
-		sorted := true
-		for i := 1; i < len(seg); i++ {
-			if times[seg[i-1]] > times[seg[i]] {
-				sorted = false
-				break
-			}
-		}
-		if !sorted {
-			slices.SortStableFunc(seg, func(a, b int32) int { return cmp.Compare(times[a], times[b]) })
-		}
-		for i, p := range seg {
-			j.times[int(j.offsets[g])+i] = times[p]
-		}
-	}
-	return nil
-}
-
-// join finds, for every entity row, the scan position of the view row joined.
-func (j *viewJoin) join(e *entities) error {
-	j.match = make([]int32, e.rows)
-	ttl := j.view.TTL.Microseconds()
-	valid := e.valid[j.keyCol]
-	ints, strs := e.intKeys[j.keyCol], e.strKeys[j.keyCol]
-	for r := 0; r < e.rows; r++ {
-		j.match[r] = -1
-		if !valid[r] {
-			continue
-		}
-		var g int32
-		var ok bool
-		if j.strGroups != nil {
-			g, ok = j.strGroups[strs[r]]
-		} else if j.intGroups != nil {
-			g, ok = j.intGroups[ints[r]]
-		}
-		if !ok {
-			continue
-		}
-		lo, hi := int(j.offsets[g]), int(j.offsets[g+1])
-		t := e.times[r]
-		// First index in the group whose time is > t; the one before it is the
-		// latest row at or before t, the last of equal times in scan order.
-		for lo < hi {
-			mid := int(uint(lo+hi) >> 1)
-			if j.times[mid] > t {
-				hi = mid
-			} else {
-				lo = mid + 1
-			}
-		}
-		if lo == int(j.offsets[g]) {
-			continue
-		}
-		at := lo - 1
-		if ttl > 0 && j.times[at] <= t-ttl {
-			continue
-		}
-		j.match[r] = j.order[at]
-	}
-	return nil
 }
 
 // OutputSchema returns the schema Retrieve writes for entity rows of schema
@@ -632,10 +446,6 @@ func write(ctx context.Context, w io.Writer, mem memory.Allocator, e *entities, 
 		pos[r.View.Name]++
 	}
 
-	idx := array.NewInt32Builder(mem)
-	defer idx.Release()
-	tsb := array.NewTimestampBuilder(mem, arrow.FixedWidthTypes.Timestamp_us.(*arrow.TimestampType))
-	defer tsb.Release()
 	cols := make([]arrow.Array, 0, len(base.Fields()))
 	releaseCols := func() {
 		for _, c := range cols {
@@ -661,15 +471,7 @@ func write(ctx context.Context, w io.Writer, mem memory.Allocator, e *entities, 
 		// Index arrays per view, built once per batch.
 		indices := make(map[*viewJoin]arrow.Array, len(joins))
 		for _, j := range joins {
-			idx.Reserve(n)
-			for _, p := range j.match[start:end] {
-				if p >= 0 {
-					idx.UnsafeAppend(p)
-				} else {
-					idx.UnsafeAppendBoolToBitmap(false)
-				}
-			}
-			indices[j] = idx.NewArray()
+			indices[j] = j.indices(start, end, mem)
 		}
 		for i, s := range srcs {
 			var taken arrow.Array
@@ -690,15 +492,7 @@ func write(ctx context.Context, w io.Writer, mem memory.Allocator, e *entities, 
 		}
 		if err == nil {
 			for _, j := range joins {
-				tsb.Reserve(n)
-				for _, p := range j.match[start:end] {
-					if p >= 0 {
-						tsb.UnsafeAppend(arrow.Timestamp(j.posTime[p]))
-					} else {
-						tsb.UnsafeAppendBoolToBitmap(false)
-					}
-				}
-				cols = append(cols, tsb.NewArray())
+				cols = append(cols, j.eventTimes(start, end, mem))
 			}
 		}
 		for _, a := range indices {
@@ -728,6 +522,9 @@ func write(ctx context.Context, w io.Writer, mem memory.Allocator, e *entities, 
 func take(ctx context.Context, values, indices arrow.Array, n int, mem memory.Allocator) (arrow.Array, error) {
 	if values.Len() == 0 || indices.NullN() == n {
 		return array.MakeArrayOfNull(mem, values.DataType(), n), nil
+	}
+	if out, ok := gather(values, indices, mem); ok { // fixed-width types (gather.go)
+		return out, nil
 	}
 	return compute.TakeArray(compute.WithAllocator(ctx, mem), values, indices)
 }
