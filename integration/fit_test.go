@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -70,6 +71,18 @@ func TestFitWorkflow(t *testing.T) {
 	}
 	if v2 == nil || len(v2.Outputs) != 8 {
 		t.Fatalf("fraud_detector_v2 not served: %v", v2)
+	}
+	// The registry says where the fitted parameters came from: the lock just
+	// written and the snapshots it pinned.
+	if fit := v2.GetFit(); fit == nil || fit.LockFile != filepath.Join(specs, "fraud.lock.yaml") || fit.FittedAt == nil ||
+		fit.Snapshots["fraud.card_activity"] == 0 || fit.Snapshots["fraud.merchant_risk"] == 0 ||
+		!strings.Contains(string(lock), fmt.Sprintf("fraud.card_activity: %d", fit.Snapshots["fraud.card_activity"])) {
+		t.Errorf("fraud_detector_v2 fit provenance %v, lock:\n%s", fit, lock)
+	}
+	for _, o := range v2.Outputs {
+		if o.Name == "amount_avg_30d_z" && (len(o.FittedSteps) != 1 || !strings.HasPrefix(o.Transform[o.FittedSteps[0]], "standardize(")) {
+			t.Errorf("amount_avg_30d_z: fitted steps %v of %v", o.FittedSteps, o.Transform)
+		}
 	}
 	res, err := floev1connect.NewServingServiceClient(http.DefaultClient, srv.url).GetOnlineFeatures(context.Background(), connect.NewRequest(&floev1.GetOnlineFeaturesRequest{
 		Selector: &floev1.GetOnlineFeaturesRequest_FeatureService{FeatureService: "fraud_detector_v2"},

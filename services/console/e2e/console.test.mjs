@@ -135,6 +135,55 @@ describe("console", () => {
     assert.deepEqual(problems, []);
   });
 
+  test("registry: a feature service's outputs, raw and transformed", async () => {
+    // What the server says pricing_agent_v2 returns; the page must show exactly that.
+    const res = await fetch(`${env.floeUrl}/floe.v1.RegistryService/GetFeatureService`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "pricing_agent_v2" }),
+    });
+    assert.equal(res.status, 200);
+    const { featureService: svc } = await res.json();
+    await page.goto(url("registry"));
+    await page.getByRole("link", { name: "pricing_agent_v2", exact: true }).first().click();
+    await page.getByRole("heading", { name: "Feature service pricing_agent_v2" }).waitFor();
+    const table = page.getByTestId("service-outputs");
+    await table.waitFor();
+    const rows = await table.locator("tbody tr").evaluateAll((trs) =>
+      trs.map((tr) => ({
+        name: tr.querySelector("th").textContent.trim(),
+        ref: tr.querySelector('[data-col="ref"]').textContent.trim(),
+        type: tr.querySelector('[data-col="type"]').textContent.trim(),
+        transform: tr.querySelector('[data-col="transform"]').textContent.trim(),
+        steps: [...tr.querySelectorAll('[data-col="transform"] li')].map((li) => [...li.querySelectorAll("code")].filter((c) => !c.closest("summary")).map((c) => c.textContent).join("")),
+      })),
+    );
+    // The spec's order and names (specs/examples/pricing/pricing.yaml).
+    assert.deepEqual(rows.map((r) => r.name), ["age_bucket", "city_index", "sessions_7d_log", "purchases_30d_log", "avg_order_value_30d_z", "cart_abandon_rate_7d", "user_behavior:price_sensitivity", "is_premium"]);
+    assert.deepEqual(
+      rows,
+      svc.outputs.map((o) => ({
+        name: o.name,
+        ref: o.ref,
+        type: `${o.valueType.replace(/^VALUE_TYPE_/, "").toLowerCase()}${o.dim ? `[${o.dim}]` : ""}`,
+        transform: o.transform?.length ? rows.find((r) => r.name === o.name).transform : "raw",
+        steps: o.transform ?? [],
+      })),
+    );
+    const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
+    assert.deepEqual(byName.sessions_7d_log.steps, ["clip(min=0,max=100)", "log1p"]);
+    assert.equal(byName.sessions_7d_log.type, "double");
+    assert.equal(byName["user_behavior:price_sensitivity"].transform, "raw");
+    assert.match(byName.city_index.steps[1], /^lookup\(vocabulary=\["Amsterdam" "Berlin" .*"Warsaw"\],oov_buckets=1\)$/);
+    // Written parameters: no step is fitted and there is no provenance to show.
+    assert.equal(await table.locator("[data-fitted]").count(), 0);
+    assert.equal(await page.getByTestId("service-fit").count(), 0);
+    await shot("registry-service-outputs");
+    await table.locator('tr[data-output="city_index"]').getByRole("link", { name: "user_profile" }).click();
+    await page.getByRole("heading", { name: "Feature view user_profile" }).waitFor();
+    assert.deepEqual(problems, []);
+  });
+
   test("freshness: latest, materialized and history per view", async () => {
     await page.goto(url("freshness?view=user_behavior"));
     const table = page.getByTestId("freshness-table");

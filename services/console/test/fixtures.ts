@@ -3,6 +3,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  FeatureServiceSchema,
   FeatureStatus,
   GetOnlineFeaturesResponseSchema,
   GetRegistryResponseSchema,
@@ -43,9 +44,59 @@ export const registry = create(GetRegistryResponseSchema, {
     {
       name: "pricing_agent_v1", description: "Observation vector of the pricing agent.",
       features: ["user_profile:age", "user_profile:city", "user_behavior:sessions_7d", "user_behavior:price_sensitivity"],
+      outputs: [
+        { name: "user_profile:age", ref: "user_profile:age", valueType: ValueType.INT64 },
+        { name: "user_profile:city", ref: "user_profile:city", valueType: ValueType.STRING },
+        { name: "user_behavior:sessions_7d", ref: "user_behavior:sessions_7d", valueType: ValueType.INT64 },
+        { name: "user_behavior:price_sensitivity", ref: "user_behavior:price_sensitivity", valueType: ValueType.DOUBLE },
+      ],
     },
   ],
 });
+
+/** A vocabulary as long as a fitted lookup's (max_tokens) can make it. */
+export const longVocabulary = Array.from({ length: 60 }, (_, i) => `city_${String(i).padStart(2, "0")}`);
+
+/**
+ * Services with transforms, as the server lists them: pricing_agent_v2 with
+ * written parameters, pricing_agent_v3 with fitted ones and their lock. Kept out
+ * of `registry` so the other pages' fixtures stay as they are.
+ */
+export const transformedServices = [
+  create(FeatureServiceSchema, {
+    name: "pricing_agent_v2", description: "The pricing agent's inputs, preprocessed.",
+    features: ["user_profile:city", "user_behavior:sessions_7d", "user_behavior:price_sensitivity"],
+    outputs: [
+      { name: "city_index", ref: "user_profile:city", valueType: ValueType.INT64, transform: ['fill_null(value="")', 'lookup(vocabulary=["Lyon" "Oslo"],oov_buckets=1)'] },
+      { name: "sessions_7d_log", ref: "user_behavior:sessions_7d", valueType: ValueType.DOUBLE, transform: ["clip(min=0,max=100)", "log1p"] },
+      { name: "user_behavior:price_sensitivity", ref: "user_behavior:price_sensitivity", valueType: ValueType.DOUBLE },
+    ],
+  }),
+  create(FeatureServiceSchema, {
+    name: "pricing_agent_v3", description: "The pricing agent's inputs, with fitted preprocessing.",
+    features: ["user_behavior:price_sensitivity", "user_profile:city", "user_profile:age"],
+    outputs: [
+      { name: "price_sensitivity_z", ref: "user_behavior:price_sensitivity", valueType: ValueType.DOUBLE, transform: ["clip(min=0,max=1)", "standardize(mean=0.4,std=0.2)"], fittedSteps: [1] },
+      {
+        name: "city_onehot", ref: "user_profile:city", valueType: ValueType.FLOAT_VECTOR, dim: 62,
+        transform: [`lookup(vocabulary=[${longVocabulary.map((c) => `"${c}"`).join(" ")}],oov_buckets=1)`, "one_hot(depth=62)"], fittedSteps: [0],
+      },
+      { name: "user_profile:age", ref: "user_profile:age", valueType: ValueType.INT64 },
+    ],
+    location: { file: "specs/pricing/pricing.yaml", line: 80 },
+    fit: {
+      lockFile: "specs/pricing/pricing.lock.yaml",
+      fittedAt: timestampFromDate(new Date("2026-11-22T01:56:20Z")),
+      snapshots: { "pricing.user_profile": 101n, "pricing.user_behavior": 5317280425789149063n },
+    },
+  }),
+];
+
+/** The registry with the transformed services added. */
+export function registryWithTransforms() {
+  const { version, entities, featureViews, featureServices } = registry;
+  return create(GetRegistryResponseSchema, { version, entities, featureViews, featureServices: [...featureServices, ...transformedServices] });
+}
 
 export const t0 = new Date("2026-11-21T08:00:00Z");
 export const t1 = new Date("2026-11-21T09:00:00Z");

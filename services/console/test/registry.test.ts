@@ -7,9 +7,31 @@ import ServicePage from "~/pages/registry/services/[name].vue";
 import EntityPage from "~/pages/registry/entities/[name].vue";
 import { resetRegistryCache } from "~/composables/useFloe";
 import { Hang, NetworkDown, RpcFault, installFakeFloe } from "./fake-floe";
-import { healthy, registry } from "./fixtures";
+import { healthy, registry, registryWithTransforms } from "./fixtures";
 
 beforeEach(() => resetRegistryCache());
+
+/** The cells of one row of the outputs table, as a reader sees them. */
+function outputRow(table: HTMLElement, name: string) {
+  const row = [...table.querySelectorAll<HTMLElement>("tr[data-output]")].find((r) => r.dataset.output === name);
+  if (!row) throw new Error(`no output row ${name}`);
+  const text = (col: string) => row.querySelector(`[data-col="${col}"]`)!.textContent!.trim();
+  const steps = [...row.querySelectorAll<HTMLElement>('[data-col="transform"] li')];
+  return {
+    row,
+    name: within(row).getByRole("rowheader").textContent!.trim(),
+    from: text("ref"),
+    type: text("type"),
+    transform: text("transform"),
+    // The full text of each step: the code element outside a fold's summary.
+    steps: steps.map((li) => [...li.querySelectorAll("code")].filter((c) => !c.closest("summary")).map((c) => c.textContent).join("")),
+    fitted: steps.map((li) => li.hasAttribute("data-fitted") && within(li).queryByText("fitted") !== null),
+  };
+}
+
+function outputRows(table: HTMLElement) {
+  return [...table.querySelectorAll<HTMLElement>("tbody tr")].map((r) => outputRow(table, r.dataset.output!));
+}
 
 describe("Registry", () => {
   it("shows a loading state", async () => {
@@ -75,12 +97,96 @@ describe("Registry", () => {
     expect((await screen.findByTestId("state-not-found")).textContent).toContain("No feature view named “nope”");
   });
 
-  it("details a feature service in model input order", async () => {
+  it("details a feature service's outputs in model input order", async () => {
     installFakeFloe(healthy());
     await renderSuspended(ServicePage, { route: "/registry/services/pricing_agent_v1" });
-    const list = await screen.findByTestId("service-features");
-    expect(within(list).getAllByRole("listitem").map((li) => li.textContent)).toEqual(registry.featureServices[0]!.features);
+    const table = await screen.findByTestId("service-outputs");
+    expect(outputRows(table).map((r) => r.name)).toEqual(registry.featureServices[0]!.features);
+    const age = outputRow(table, "user_profile:age");
+    expect(age.from).toBe("user_profile:age");
+    expect(age.type).toBe("int64");
+    expect(age.transform).toBe("raw");
+    expect(within(age.row).getByRole("link", { name: "user_profile" }).getAttribute("href")).toBe("/console/registry/views/user_profile");
+    expect(screen.queryByTestId("service-fit")).toBeNull();
     expect(screen.getByRole("link", { name: "Inspect an entity with this service" }).getAttribute("href")).toBe("/console/?entity=user&service=pricing_agent_v1");
+  });
+
+  it("shows renamed and transformed outputs with their steps in order", async () => {
+    installFakeFloe({ ...healthy(), GetRegistry: () => registryWithTransforms() });
+    await renderSuspended(ServicePage, { route: "/registry/services/pricing_agent_v2" });
+    const table = await screen.findByTestId("service-outputs");
+    expect(outputRows(table).map((r) => r.name)).toEqual(["city_index", "sessions_7d_log", "user_behavior:price_sensitivity"]);
+    const city = outputRow(table, "city_index");
+    expect(city.from).toBe("user_profile:city");
+    expect(within(city.row).getByRole("link", { name: "user_profile" }).getAttribute("href")).toBe("/console/registry/views/user_profile");
+    expect(city.type).toBe("int64");
+    expect(city.steps).toEqual(['fill_null(value="")', 'lookup(vocabulary=["Lyon" "Oslo"],oov_buckets=1)']);
+    expect(outputRow(table, "sessions_7d_log").steps).toEqual(["clip(min=0,max=100)", "log1p"]);
+    expect(outputRow(table, "user_behavior:price_sensitivity").transform).toBe("raw");
+    // Written parameters: nothing fitted, no provenance.
+    expect(table.querySelectorAll("[data-fitted]")).toHaveLength(0);
+    expect(within(table).queryByText("fitted")).toBeNull();
+    expect(screen.queryByTestId("service-fit")).toBeNull();
+  });
+
+  it("marks fitted steps and shows the lock file and snapshots they came from", async () => {
+    installFakeFloe({ ...healthy(), GetRegistry: () => registryWithTransforms() });
+    await renderSuspended(ServicePage, { route: "/registry/services/pricing_agent_v3" });
+    const table = await screen.findByTestId("service-outputs");
+    const z = outputRow(table, "price_sensitivity_z");
+    expect(z.steps).toEqual(["clip(min=0,max=1)", "standardize(mean=0.4,std=0.2)"]);
+    expect(z.fitted).toEqual([false, true]);
+    const city = outputRow(table, "city_onehot");
+    expect(city.type).toBe("float_vector[62]");
+    expect(city.fitted).toEqual([true, false]);
+    // The long fitted vocabulary starts folded and unfolds to the whole step.
+    const folded = city.row.querySelector("details")!;
+    expect(folded.open).toBe(false);
+    expect(folded.querySelector("summary code")!.textContent!.trim()).toMatch(/^lookup\(vocabulary=\["city_00".*…$/);
+    expect(folded.textContent).toContain('"city_59"],oov_buckets=1)');
+    expect(outputRow(table, "user_profile:age").transform).toBe("raw");
+
+    const fit = screen.getByTestId("service-fit");
+    expect(within(fit).getByTestId("fit-lock-file").textContent).toBe("specs/pricing/pricing.lock.yaml");
+    expect(within(fit).getByTestId("fit-fitted-at").textContent).toBe("2026-11-22 01:56:20 UTC");
+    const snaps = within(within(fit).getByTestId("fit-snapshots")).getAllByRole("listitem");
+    expect(snaps.map((li) => li.textContent!.trim())).toEqual(["pricing.user_behavior@5317280425789149063", "pricing.user_profile@101"]);
+    expect(within(snaps[0]!).getByRole("link", { name: /pricing.user_behavior/ }).getAttribute("href")).toBe("/console/freshness?view=user_behavior");
+    expect(within(fit).getByTestId("fit-refit").textContent).toBe("floe fit --snapshot pricing.user_behavior=5317280425789149063 --snapshot pricing.user_profile=101");
+  });
+
+  it("shows a fit without a readable time", async () => {
+    const reg = registryWithTransforms();
+    reg.featureServices.find((s) => s.name === "pricing_agent_v3")!.fit!.fittedAt = undefined;
+    installFakeFloe({ ...healthy(), GetRegistry: () => reg });
+    await renderSuspended(ServicePage, { route: "/registry/services/pricing_agent_v3" });
+    expect((await screen.findByTestId("fit-fitted-at")).textContent).toBe("—");
+    expect(screen.getByTestId("fit-lock-file").textContent).toBe("specs/pricing/pricing.lock.yaml");
+  });
+
+  it("lists a service's features when the server does not list its outputs", async () => {
+    const reg = registryWithTransforms();
+    for (const s of reg.featureServices) s.outputs = [];
+    installFakeFloe({ ...healthy(), GetRegistry: () => reg });
+    await renderSuspended(ServicePage, { route: "/registry/services/pricing_agent_v1" });
+    await screen.findByTestId("no-outputs");
+    const list = screen.getByTestId("service-features");
+    expect(within(list).getAllByRole("listitem").map((li) => li.textContent)).toEqual(registry.featureServices[0]!.features);
+    expect(screen.queryByTestId("service-outputs")).toBeNull();
+  });
+
+  it("shows the loading state of a service page", async () => {
+    installFakeFloe({ ...healthy(), GetRegistry: new Hang() as never });
+    await renderSuspended(ServicePage, { route: "/registry/services/pricing_agent_v3" });
+    expect(screen.getByTestId("loading")).toBeTruthy();
+    expect(screen.queryByTestId("service-outputs")).toBeNull();
+  });
+
+  it("shows an outage on a service page", async () => {
+    installFakeFloe({ ...healthy(), GetRegistry: new NetworkDown() as never });
+    await renderSuspended(ServicePage, { route: "/registry/services/pricing_agent_v3" });
+    await screen.findByText("Floe is unavailable");
+    expect(screen.queryByTestId("service-outputs")).toBeNull();
   });
 
   it("says when a service is not defined", async () => {

@@ -80,6 +80,11 @@ export const valueTypeLabels: Record<ValueType, string> = {
   [ValueType.FLOAT_VECTOR]: "float_vector",
 };
 
+/** A value type as specs write it, with a float_vector's dimension: "float_vector[4]". */
+export function typeLabel(valueType: ValueType, dim = 0): string {
+  return `${valueTypeLabels[valueType]}${dim ? `[${dim}]` : ""}`;
+}
+
 /** One feature of a single-entity answer, flattened for a table. */
 export interface FeatureCell {
   /** The column's name: "view:feature", or a feature service's output name. */

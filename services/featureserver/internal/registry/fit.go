@@ -57,13 +57,17 @@ func LoadDirForData(dir string) (*Registry, error) {
 	return reg, err
 }
 
-func anyFitted(specs []transformStepSpec) bool {
-	for _, st := range specs {
+func anyFitted(specs []transformStepSpec) bool { return len(fittedSteps(specs)) > 0 }
+
+// fittedSteps returns the indexes of the steps marked fitted: true.
+func fittedSteps(specs []transformStepSpec) []int {
+	var idx []int
+	for i, st := range specs {
 		if _, fitted, n := st.which(); n == 1 && fitted {
-			return true
+			idx = append(idx, i)
 		}
 	}
-	return false
+	return idx
 }
 
 // fitOptions checks the fitting options of a step: required and valid when the

@@ -376,6 +376,7 @@ func (c *compiler) service(file, field string, s featureServiceSpec, r *Registry
 			}
 			resolved.Transform = ch
 			resolved.OutputType, resolved.OutputDim = Type(ch.Out), ch.OutDim
+			resolved.FittedSteps = fittedSteps(fs.Transform)
 			if lock != nil && lock.used[[2]string{s.Name, resolved.OutputName()}] && svc.Fit == nil {
 				svc.Fit = &FitInfo{LockFile: lock.path, FittedAt: lock.lock.FittedAt, Snapshots: lock.lock.Snapshots}
 			}

@@ -141,6 +141,9 @@ type FeatureRef struct {
 	// They are set by the registry; for a FeatureRef built by hand use Output().
 	OutputType Type
 	OutputDim  int
+	// FittedSteps are the indexes in Transform.Steps of the steps marked fitted: true,
+	// whose parameters came from the lock file in FeatureService.Fit.
+	FittedSteps []int
 }
 
 // Name returns the reference as written: "view:feature".

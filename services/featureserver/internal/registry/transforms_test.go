@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -146,6 +147,10 @@ func TestFittedFromLock(t *testing.T) {
 	}
 	if svc.Fit == nil || svc.Fit.Snapshots["ns.t"] != 42 || svc.Fit.LockFile != "specs.lock.yaml" {
 		t.Fatalf("fit info: %+v", svc.Fit)
+	}
+	// Which steps the lock supplied: standardize after a written clip, lookup first.
+	if !reflect.DeepEqual(x.FittedSteps, []int{1}) || !reflect.DeepEqual(city.FittedSteps, []int{0}) || n.FittedSteps != nil {
+		t.Fatalf("fitted steps: x %v, city %v, n %v", x.FittedSteps, city.FittedSteps, n.FittedSteps)
 	}
 	out, err := x.Transform.Apply(transform.Column{Type: transform.TypeDouble, Floats: []float64{14, 1e6}})
 	if err != nil || out.Floats[0] != 1 || out.Floats[1] != 22.5 {

@@ -3,11 +3,13 @@ package serving
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
 	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
@@ -82,12 +84,30 @@ func RegistryProto(reg *registry.Registry) *floev1.GetRegistryResponse {
 				for _, step := range f.Transform.Steps {
 					out.Transform = append(out.Transform, step.String())
 				}
+				for _, i := range f.FittedSteps {
+					out.FittedSteps = append(out.FittedSteps, uint32(i))
+				}
 			}
 			ps.Outputs = append(ps.Outputs, out)
 		}
+		ps.Fit = fitProto(s.Fit)
 		out.FeatureServices = append(out.FeatureServices, ps)
 	}
 	return out
+}
+
+// fitProto converts a service's fit provenance; nil when no step is fitted. The
+// loader does not check the lock's fitted_at (nothing depends on it), so a time
+// that does not parse is left unset rather than guessed.
+func fitProto(fit *registry.FitInfo) *floev1.FitInfo {
+	if fit == nil {
+		return nil
+	}
+	pf := &floev1.FitInfo{LockFile: fit.LockFile, Snapshots: maps.Clone(fit.Snapshots)}
+	if at, err := time.Parse(time.RFC3339, fit.FittedAt); err == nil {
+		pf.FittedAt = timestamppb.New(at)
+	}
+	return pf
 }
 
 func lookup[T any](m map[string]T, kind, name string) (T, error) {

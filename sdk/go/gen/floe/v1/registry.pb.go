@@ -9,6 +9,7 @@ package floev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -381,7 +382,10 @@ type FeatureService struct {
 	Location *SpecLocation `protobuf:"bytes,4,opt,name=location,proto3" json:"location,omitempty"`
 	// What the service returns, one entry per feature in the same order: the
 	// response column name, its type and, for transformed features, the steps.
-	Outputs       []*ServiceOutput `protobuf:"bytes,5,rep,name=outputs,proto3" json:"outputs,omitempty"`
+	Outputs []*ServiceOutput `protobuf:"bytes,5,rep,name=outputs,proto3" json:"outputs,omitempty"`
+	// Where the parameters of the steps marked fitted: true came from; unset when no
+	// step of the service is fitted.
+	Fit           *FitInfo `protobuf:"bytes,6,opt,name=fit,proto3" json:"fit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -451,6 +455,79 @@ func (x *FeatureService) GetOutputs() []*ServiceOutput {
 	return nil
 }
 
+func (x *FeatureService) GetFit() *FitInfo {
+	if x != nil {
+		return x.Fit
+	}
+	return nil
+}
+
+// FitInfo is the provenance of a feature service's fitted parameters: the lock file
+// `floe fit` wrote and the Iceberg snapshots it read, so a model's preprocessing can
+// be traced to the exact data it was fitted on (and refitted with --snapshot).
+type FitInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The lock file, as the server was given it (the same form as SpecLocation.file).
+	LockFile string `protobuf:"bytes,1,opt,name=lock_file,json=lockFile,proto3" json:"lock_file,omitempty"`
+	// When floe fit ran; unset if the lock's fitted_at is not an RFC 3339 time.
+	FittedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=fitted_at,json=fittedAt,proto3" json:"fitted_at,omitempty"`
+	// The snapshot id read of each Iceberg table, by "namespace.table".
+	Snapshots     map[string]int64 `protobuf:"bytes,3,rep,name=snapshots,proto3" json:"snapshots,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FitInfo) Reset() {
+	*x = FitInfo{}
+	mi := &file_floe_v1_registry_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FitInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FitInfo) ProtoMessage() {}
+
+func (x *FitInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_registry_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FitInfo.ProtoReflect.Descriptor instead.
+func (*FitInfo) Descriptor() ([]byte, []int) {
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *FitInfo) GetLockFile() string {
+	if x != nil {
+		return x.LockFile
+	}
+	return ""
+}
+
+func (x *FitInfo) GetFittedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FittedAt
+	}
+	return nil
+}
+
+func (x *FitInfo) GetSnapshots() map[string]int64 {
+	if x != nil {
+		return x.Snapshots
+	}
+	return nil
+}
+
 // ServiceOutput is one column a feature service returns.
 type ServiceOutput struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -462,14 +539,17 @@ type ServiceOutput struct {
 	Dim       uint32    `protobuf:"varint,4,opt,name=dim,proto3" json:"dim,omitempty"`
 	// Transform steps in order with their parameters, in a canonical form (e.g.
 	// "log1p", "bucketize(boundaries=[18 40])"); empty when returned raw.
-	Transform     []string `protobuf:"bytes,5,rep,name=transform,proto3" json:"transform,omitempty"`
+	Transform []string `protobuf:"bytes,5,rep,name=transform,proto3" json:"transform,omitempty"`
+	// Indexes into transform of the steps whose parameters were fitted, read from
+	// the lock file in FeatureService.fit; empty when none is.
+	FittedSteps   []uint32 `protobuf:"varint,6,rep,packed,name=fitted_steps,json=fittedSteps,proto3" json:"fitted_steps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServiceOutput) Reset() {
 	*x = ServiceOutput{}
-	mi := &file_floe_v1_registry_proto_msgTypes[6]
+	mi := &file_floe_v1_registry_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -481,7 +561,7 @@ func (x *ServiceOutput) String() string {
 func (*ServiceOutput) ProtoMessage() {}
 
 func (x *ServiceOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[6]
+	mi := &file_floe_v1_registry_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -494,7 +574,7 @@ func (x *ServiceOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceOutput.ProtoReflect.Descriptor instead.
 func (*ServiceOutput) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{6}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ServiceOutput) GetName() string {
@@ -532,6 +612,13 @@ func (x *ServiceOutput) GetTransform() []string {
 	return nil
 }
 
+func (x *ServiceOutput) GetFittedSteps() []uint32 {
+	if x != nil {
+		return x.FittedSteps
+	}
+	return nil
+}
+
 type GetRegistryRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -540,7 +627,7 @@ type GetRegistryRequest struct {
 
 func (x *GetRegistryRequest) Reset() {
 	*x = GetRegistryRequest{}
-	mi := &file_floe_v1_registry_proto_msgTypes[7]
+	mi := &file_floe_v1_registry_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -552,7 +639,7 @@ func (x *GetRegistryRequest) String() string {
 func (*GetRegistryRequest) ProtoMessage() {}
 
 func (x *GetRegistryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[7]
+	mi := &file_floe_v1_registry_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -565,7 +652,7 @@ func (x *GetRegistryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRegistryRequest.ProtoReflect.Descriptor instead.
 func (*GetRegistryRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{7}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{8}
 }
 
 type GetRegistryResponse struct {
@@ -581,7 +668,7 @@ type GetRegistryResponse struct {
 
 func (x *GetRegistryResponse) Reset() {
 	*x = GetRegistryResponse{}
-	mi := &file_floe_v1_registry_proto_msgTypes[8]
+	mi := &file_floe_v1_registry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -593,7 +680,7 @@ func (x *GetRegistryResponse) String() string {
 func (*GetRegistryResponse) ProtoMessage() {}
 
 func (x *GetRegistryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[8]
+	mi := &file_floe_v1_registry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -606,7 +693,7 @@ func (x *GetRegistryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRegistryResponse.ProtoReflect.Descriptor instead.
 func (*GetRegistryResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{8}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetRegistryResponse) GetVersion() string {
@@ -645,7 +732,7 @@ type ListEntitiesRequest struct {
 
 func (x *ListEntitiesRequest) Reset() {
 	*x = ListEntitiesRequest{}
-	mi := &file_floe_v1_registry_proto_msgTypes[9]
+	mi := &file_floe_v1_registry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +744,7 @@ func (x *ListEntitiesRequest) String() string {
 func (*ListEntitiesRequest) ProtoMessage() {}
 
 func (x *ListEntitiesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[9]
+	mi := &file_floe_v1_registry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +757,7 @@ func (x *ListEntitiesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEntitiesRequest.ProtoReflect.Descriptor instead.
 func (*ListEntitiesRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{9}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{10}
 }
 
 type ListEntitiesResponse struct {
@@ -683,7 +770,7 @@ type ListEntitiesResponse struct {
 
 func (x *ListEntitiesResponse) Reset() {
 	*x = ListEntitiesResponse{}
-	mi := &file_floe_v1_registry_proto_msgTypes[10]
+	mi := &file_floe_v1_registry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -695,7 +782,7 @@ func (x *ListEntitiesResponse) String() string {
 func (*ListEntitiesResponse) ProtoMessage() {}
 
 func (x *ListEntitiesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[10]
+	mi := &file_floe_v1_registry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -708,7 +795,7 @@ func (x *ListEntitiesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEntitiesResponse.ProtoReflect.Descriptor instead.
 func (*ListEntitiesResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{10}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListEntitiesResponse) GetVersion() string {
@@ -734,7 +821,7 @@ type GetEntityRequest struct {
 
 func (x *GetEntityRequest) Reset() {
 	*x = GetEntityRequest{}
-	mi := &file_floe_v1_registry_proto_msgTypes[11]
+	mi := &file_floe_v1_registry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -746,7 +833,7 @@ func (x *GetEntityRequest) String() string {
 func (*GetEntityRequest) ProtoMessage() {}
 
 func (x *GetEntityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[11]
+	mi := &file_floe_v1_registry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -759,7 +846,7 @@ func (x *GetEntityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntityRequest.ProtoReflect.Descriptor instead.
 func (*GetEntityRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{11}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetEntityRequest) GetName() string {
@@ -779,7 +866,7 @@ type GetEntityResponse struct {
 
 func (x *GetEntityResponse) Reset() {
 	*x = GetEntityResponse{}
-	mi := &file_floe_v1_registry_proto_msgTypes[12]
+	mi := &file_floe_v1_registry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +878,7 @@ func (x *GetEntityResponse) String() string {
 func (*GetEntityResponse) ProtoMessage() {}
 
 func (x *GetEntityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[12]
+	mi := &file_floe_v1_registry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +891,7 @@ func (x *GetEntityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntityResponse.ProtoReflect.Descriptor instead.
 func (*GetEntityResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{12}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetEntityResponse) GetVersion() string {
@@ -829,7 +916,7 @@ type ListFeatureViewsRequest struct {
 
 func (x *ListFeatureViewsRequest) Reset() {
 	*x = ListFeatureViewsRequest{}
-	mi := &file_floe_v1_registry_proto_msgTypes[13]
+	mi := &file_floe_v1_registry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +928,7 @@ func (x *ListFeatureViewsRequest) String() string {
 func (*ListFeatureViewsRequest) ProtoMessage() {}
 
 func (x *ListFeatureViewsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[13]
+	mi := &file_floe_v1_registry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +941,7 @@ func (x *ListFeatureViewsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFeatureViewsRequest.ProtoReflect.Descriptor instead.
 func (*ListFeatureViewsRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{13}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{14}
 }
 
 type ListFeatureViewsResponse struct {
@@ -867,7 +954,7 @@ type ListFeatureViewsResponse struct {
 
 func (x *ListFeatureViewsResponse) Reset() {
 	*x = ListFeatureViewsResponse{}
-	mi := &file_floe_v1_registry_proto_msgTypes[14]
+	mi := &file_floe_v1_registry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -879,7 +966,7 @@ func (x *ListFeatureViewsResponse) String() string {
 func (*ListFeatureViewsResponse) ProtoMessage() {}
 
 func (x *ListFeatureViewsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[14]
+	mi := &file_floe_v1_registry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -892,7 +979,7 @@ func (x *ListFeatureViewsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFeatureViewsResponse.ProtoReflect.Descriptor instead.
 func (*ListFeatureViewsResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{14}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListFeatureViewsResponse) GetVersion() string {
@@ -918,7 +1005,7 @@ type GetFeatureViewRequest struct {
 
 func (x *GetFeatureViewRequest) Reset() {
 	*x = GetFeatureViewRequest{}
-	mi := &file_floe_v1_registry_proto_msgTypes[15]
+	mi := &file_floe_v1_registry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -930,7 +1017,7 @@ func (x *GetFeatureViewRequest) String() string {
 func (*GetFeatureViewRequest) ProtoMessage() {}
 
 func (x *GetFeatureViewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[15]
+	mi := &file_floe_v1_registry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -943,7 +1030,7 @@ func (x *GetFeatureViewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFeatureViewRequest.ProtoReflect.Descriptor instead.
 func (*GetFeatureViewRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{15}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetFeatureViewRequest) GetName() string {
@@ -963,7 +1050,7 @@ type GetFeatureViewResponse struct {
 
 func (x *GetFeatureViewResponse) Reset() {
 	*x = GetFeatureViewResponse{}
-	mi := &file_floe_v1_registry_proto_msgTypes[16]
+	mi := &file_floe_v1_registry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -975,7 +1062,7 @@ func (x *GetFeatureViewResponse) String() string {
 func (*GetFeatureViewResponse) ProtoMessage() {}
 
 func (x *GetFeatureViewResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[16]
+	mi := &file_floe_v1_registry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -988,7 +1075,7 @@ func (x *GetFeatureViewResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFeatureViewResponse.ProtoReflect.Descriptor instead.
 func (*GetFeatureViewResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{16}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetFeatureViewResponse) GetVersion() string {
@@ -1013,7 +1100,7 @@ type ListFeatureServicesRequest struct {
 
 func (x *ListFeatureServicesRequest) Reset() {
 	*x = ListFeatureServicesRequest{}
-	mi := &file_floe_v1_registry_proto_msgTypes[17]
+	mi := &file_floe_v1_registry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1112,7 @@ func (x *ListFeatureServicesRequest) String() string {
 func (*ListFeatureServicesRequest) ProtoMessage() {}
 
 func (x *ListFeatureServicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[17]
+	mi := &file_floe_v1_registry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1125,7 @@ func (x *ListFeatureServicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFeatureServicesRequest.ProtoReflect.Descriptor instead.
 func (*ListFeatureServicesRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{17}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{18}
 }
 
 type ListFeatureServicesResponse struct {
@@ -1051,7 +1138,7 @@ type ListFeatureServicesResponse struct {
 
 func (x *ListFeatureServicesResponse) Reset() {
 	*x = ListFeatureServicesResponse{}
-	mi := &file_floe_v1_registry_proto_msgTypes[18]
+	mi := &file_floe_v1_registry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1063,7 +1150,7 @@ func (x *ListFeatureServicesResponse) String() string {
 func (*ListFeatureServicesResponse) ProtoMessage() {}
 
 func (x *ListFeatureServicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[18]
+	mi := &file_floe_v1_registry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1076,7 +1163,7 @@ func (x *ListFeatureServicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFeatureServicesResponse.ProtoReflect.Descriptor instead.
 func (*ListFeatureServicesResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{18}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListFeatureServicesResponse) GetVersion() string {
@@ -1102,7 +1189,7 @@ type GetFeatureServiceRequest struct {
 
 func (x *GetFeatureServiceRequest) Reset() {
 	*x = GetFeatureServiceRequest{}
-	mi := &file_floe_v1_registry_proto_msgTypes[19]
+	mi := &file_floe_v1_registry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +1201,7 @@ func (x *GetFeatureServiceRequest) String() string {
 func (*GetFeatureServiceRequest) ProtoMessage() {}
 
 func (x *GetFeatureServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[19]
+	mi := &file_floe_v1_registry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1214,7 @@ func (x *GetFeatureServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFeatureServiceRequest.ProtoReflect.Descriptor instead.
 func (*GetFeatureServiceRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{19}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetFeatureServiceRequest) GetName() string {
@@ -1147,7 +1234,7 @@ type GetFeatureServiceResponse struct {
 
 func (x *GetFeatureServiceResponse) Reset() {
 	*x = GetFeatureServiceResponse{}
-	mi := &file_floe_v1_registry_proto_msgTypes[20]
+	mi := &file_floe_v1_registry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1159,7 +1246,7 @@ func (x *GetFeatureServiceResponse) String() string {
 func (*GetFeatureServiceResponse) ProtoMessage() {}
 
 func (x *GetFeatureServiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_registry_proto_msgTypes[20]
+	mi := &file_floe_v1_registry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1259,7 @@ func (x *GetFeatureServiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFeatureServiceResponse.ProtoReflect.Descriptor instead.
 func (*GetFeatureServiceResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_registry_proto_rawDescGZIP(), []int{20}
+	return file_floe_v1_registry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetFeatureServiceResponse) GetVersion() string {
@@ -1193,7 +1280,7 @@ var File_floe_v1_registry_proto protoreflect.FileDescriptor
 
 const file_floe_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x16floe/v1/registry.proto\x12\afloe.v1\x1a\x13floe/v1/types.proto\"6\n" +
+	"\x16floe/v1/registry.proto\x12\afloe.v1\x1a\x13floe/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"6\n" +
 	"\fSpecLocation\x12\x12\n" +
 	"\x04file\x18\x01 \x01(\tR\x04file\x12\x12\n" +
 	"\x04line\x18\x02 \x01(\rR\x04line\"P\n" +
@@ -1221,20 +1308,29 @@ const file_floe_v1_registry_proto_rawDesc = "" +
 	"\vttl_seconds\x18\x06 \x01(\x03R\n" +
 	"ttlSeconds\x12,\n" +
 	"\bfeatures\x18\a \x03(\v2\x10.floe.v1.FeatureR\bfeatures\x121\n" +
-	"\blocation\x18\b \x01(\v2\x15.floe.v1.SpecLocationR\blocation\"\xc7\x01\n" +
+	"\blocation\x18\b \x01(\v2\x15.floe.v1.SpecLocationR\blocation\"\xeb\x01\n" +
 	"\x0eFeatureService\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1a\n" +
 	"\bfeatures\x18\x03 \x03(\tR\bfeatures\x121\n" +
 	"\blocation\x18\x04 \x01(\v2\x15.floe.v1.SpecLocationR\blocation\x120\n" +
-	"\aoutputs\x18\x05 \x03(\v2\x16.floe.v1.ServiceOutputR\aoutputs\"\x98\x01\n" +
+	"\aoutputs\x18\x05 \x03(\v2\x16.floe.v1.ServiceOutputR\aoutputs\x12\"\n" +
+	"\x03fit\x18\x06 \x01(\v2\x10.floe.v1.FitInfoR\x03fit\"\xdc\x01\n" +
+	"\aFitInfo\x12\x1b\n" +
+	"\tlock_file\x18\x01 \x01(\tR\blockFile\x127\n" +
+	"\tfitted_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bfittedAt\x12=\n" +
+	"\tsnapshots\x18\x03 \x03(\v2\x1f.floe.v1.FitInfo.SnapshotsEntryR\tsnapshots\x1a<\n" +
+	"\x0eSnapshotsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xbb\x01\n" +
 	"\rServiceOutput\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03ref\x18\x02 \x01(\tR\x03ref\x121\n" +
 	"\n" +
 	"value_type\x18\x03 \x01(\x0e2\x12.floe.v1.ValueTypeR\tvalueType\x12\x10\n" +
 	"\x03dim\x18\x04 \x01(\rR\x03dim\x12\x1c\n" +
-	"\ttransform\x18\x05 \x03(\tR\ttransform\"\x14\n" +
+	"\ttransform\x18\x05 \x03(\tR\ttransform\x12!\n" +
+	"\ffitted_steps\x18\x06 \x03(\rR\vfittedSteps\"\x14\n" +
 	"\x12GetRegistryRequest\"\xdb\x01\n" +
 	"\x13GetRegistryResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12+\n" +
@@ -1289,7 +1385,7 @@ func file_floe_v1_registry_proto_rawDescGZIP() []byte {
 	return file_floe_v1_registry_proto_rawDescData
 }
 
-var file_floe_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_floe_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_floe_v1_registry_proto_goTypes = []any{
 	(*SpecLocation)(nil),                // 0: floe.v1.SpecLocation
 	(*JoinKey)(nil),                     // 1: floe.v1.JoinKey
@@ -1297,61 +1393,67 @@ var file_floe_v1_registry_proto_goTypes = []any{
 	(*Feature)(nil),                     // 3: floe.v1.Feature
 	(*FeatureView)(nil),                 // 4: floe.v1.FeatureView
 	(*FeatureService)(nil),              // 5: floe.v1.FeatureService
-	(*ServiceOutput)(nil),               // 6: floe.v1.ServiceOutput
-	(*GetRegistryRequest)(nil),          // 7: floe.v1.GetRegistryRequest
-	(*GetRegistryResponse)(nil),         // 8: floe.v1.GetRegistryResponse
-	(*ListEntitiesRequest)(nil),         // 9: floe.v1.ListEntitiesRequest
-	(*ListEntitiesResponse)(nil),        // 10: floe.v1.ListEntitiesResponse
-	(*GetEntityRequest)(nil),            // 11: floe.v1.GetEntityRequest
-	(*GetEntityResponse)(nil),           // 12: floe.v1.GetEntityResponse
-	(*ListFeatureViewsRequest)(nil),     // 13: floe.v1.ListFeatureViewsRequest
-	(*ListFeatureViewsResponse)(nil),    // 14: floe.v1.ListFeatureViewsResponse
-	(*GetFeatureViewRequest)(nil),       // 15: floe.v1.GetFeatureViewRequest
-	(*GetFeatureViewResponse)(nil),      // 16: floe.v1.GetFeatureViewResponse
-	(*ListFeatureServicesRequest)(nil),  // 17: floe.v1.ListFeatureServicesRequest
-	(*ListFeatureServicesResponse)(nil), // 18: floe.v1.ListFeatureServicesResponse
-	(*GetFeatureServiceRequest)(nil),    // 19: floe.v1.GetFeatureServiceRequest
-	(*GetFeatureServiceResponse)(nil),   // 20: floe.v1.GetFeatureServiceResponse
-	(ValueType)(0),                      // 21: floe.v1.ValueType
+	(*FitInfo)(nil),                     // 6: floe.v1.FitInfo
+	(*ServiceOutput)(nil),               // 7: floe.v1.ServiceOutput
+	(*GetRegistryRequest)(nil),          // 8: floe.v1.GetRegistryRequest
+	(*GetRegistryResponse)(nil),         // 9: floe.v1.GetRegistryResponse
+	(*ListEntitiesRequest)(nil),         // 10: floe.v1.ListEntitiesRequest
+	(*ListEntitiesResponse)(nil),        // 11: floe.v1.ListEntitiesResponse
+	(*GetEntityRequest)(nil),            // 12: floe.v1.GetEntityRequest
+	(*GetEntityResponse)(nil),           // 13: floe.v1.GetEntityResponse
+	(*ListFeatureViewsRequest)(nil),     // 14: floe.v1.ListFeatureViewsRequest
+	(*ListFeatureViewsResponse)(nil),    // 15: floe.v1.ListFeatureViewsResponse
+	(*GetFeatureViewRequest)(nil),       // 16: floe.v1.GetFeatureViewRequest
+	(*GetFeatureViewResponse)(nil),      // 17: floe.v1.GetFeatureViewResponse
+	(*ListFeatureServicesRequest)(nil),  // 18: floe.v1.ListFeatureServicesRequest
+	(*ListFeatureServicesResponse)(nil), // 19: floe.v1.ListFeatureServicesResponse
+	(*GetFeatureServiceRequest)(nil),    // 20: floe.v1.GetFeatureServiceRequest
+	(*GetFeatureServiceResponse)(nil),   // 21: floe.v1.GetFeatureServiceResponse
+	nil,                                 // 22: floe.v1.FitInfo.SnapshotsEntry
+	(ValueType)(0),                      // 23: floe.v1.ValueType
+	(*timestamppb.Timestamp)(nil),       // 24: google.protobuf.Timestamp
 }
 var file_floe_v1_registry_proto_depIdxs = []int32{
-	21, // 0: floe.v1.JoinKey.value_type:type_name -> floe.v1.ValueType
+	23, // 0: floe.v1.JoinKey.value_type:type_name -> floe.v1.ValueType
 	1,  // 1: floe.v1.Entity.join_keys:type_name -> floe.v1.JoinKey
 	0,  // 2: floe.v1.Entity.location:type_name -> floe.v1.SpecLocation
-	21, // 3: floe.v1.Feature.value_type:type_name -> floe.v1.ValueType
+	23, // 3: floe.v1.Feature.value_type:type_name -> floe.v1.ValueType
 	3,  // 4: floe.v1.FeatureView.features:type_name -> floe.v1.Feature
 	0,  // 5: floe.v1.FeatureView.location:type_name -> floe.v1.SpecLocation
 	0,  // 6: floe.v1.FeatureService.location:type_name -> floe.v1.SpecLocation
-	6,  // 7: floe.v1.FeatureService.outputs:type_name -> floe.v1.ServiceOutput
-	21, // 8: floe.v1.ServiceOutput.value_type:type_name -> floe.v1.ValueType
-	2,  // 9: floe.v1.GetRegistryResponse.entities:type_name -> floe.v1.Entity
-	4,  // 10: floe.v1.GetRegistryResponse.feature_views:type_name -> floe.v1.FeatureView
-	5,  // 11: floe.v1.GetRegistryResponse.feature_services:type_name -> floe.v1.FeatureService
-	2,  // 12: floe.v1.ListEntitiesResponse.entities:type_name -> floe.v1.Entity
-	2,  // 13: floe.v1.GetEntityResponse.entity:type_name -> floe.v1.Entity
-	4,  // 14: floe.v1.ListFeatureViewsResponse.feature_views:type_name -> floe.v1.FeatureView
-	4,  // 15: floe.v1.GetFeatureViewResponse.feature_view:type_name -> floe.v1.FeatureView
-	5,  // 16: floe.v1.ListFeatureServicesResponse.feature_services:type_name -> floe.v1.FeatureService
-	5,  // 17: floe.v1.GetFeatureServiceResponse.feature_service:type_name -> floe.v1.FeatureService
-	7,  // 18: floe.v1.RegistryService.GetRegistry:input_type -> floe.v1.GetRegistryRequest
-	9,  // 19: floe.v1.RegistryService.ListEntities:input_type -> floe.v1.ListEntitiesRequest
-	11, // 20: floe.v1.RegistryService.GetEntity:input_type -> floe.v1.GetEntityRequest
-	13, // 21: floe.v1.RegistryService.ListFeatureViews:input_type -> floe.v1.ListFeatureViewsRequest
-	15, // 22: floe.v1.RegistryService.GetFeatureView:input_type -> floe.v1.GetFeatureViewRequest
-	17, // 23: floe.v1.RegistryService.ListFeatureServices:input_type -> floe.v1.ListFeatureServicesRequest
-	19, // 24: floe.v1.RegistryService.GetFeatureService:input_type -> floe.v1.GetFeatureServiceRequest
-	8,  // 25: floe.v1.RegistryService.GetRegistry:output_type -> floe.v1.GetRegistryResponse
-	10, // 26: floe.v1.RegistryService.ListEntities:output_type -> floe.v1.ListEntitiesResponse
-	12, // 27: floe.v1.RegistryService.GetEntity:output_type -> floe.v1.GetEntityResponse
-	14, // 28: floe.v1.RegistryService.ListFeatureViews:output_type -> floe.v1.ListFeatureViewsResponse
-	16, // 29: floe.v1.RegistryService.GetFeatureView:output_type -> floe.v1.GetFeatureViewResponse
-	18, // 30: floe.v1.RegistryService.ListFeatureServices:output_type -> floe.v1.ListFeatureServicesResponse
-	20, // 31: floe.v1.RegistryService.GetFeatureService:output_type -> floe.v1.GetFeatureServiceResponse
-	25, // [25:32] is the sub-list for method output_type
-	18, // [18:25] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	7,  // 7: floe.v1.FeatureService.outputs:type_name -> floe.v1.ServiceOutput
+	6,  // 8: floe.v1.FeatureService.fit:type_name -> floe.v1.FitInfo
+	24, // 9: floe.v1.FitInfo.fitted_at:type_name -> google.protobuf.Timestamp
+	22, // 10: floe.v1.FitInfo.snapshots:type_name -> floe.v1.FitInfo.SnapshotsEntry
+	23, // 11: floe.v1.ServiceOutput.value_type:type_name -> floe.v1.ValueType
+	2,  // 12: floe.v1.GetRegistryResponse.entities:type_name -> floe.v1.Entity
+	4,  // 13: floe.v1.GetRegistryResponse.feature_views:type_name -> floe.v1.FeatureView
+	5,  // 14: floe.v1.GetRegistryResponse.feature_services:type_name -> floe.v1.FeatureService
+	2,  // 15: floe.v1.ListEntitiesResponse.entities:type_name -> floe.v1.Entity
+	2,  // 16: floe.v1.GetEntityResponse.entity:type_name -> floe.v1.Entity
+	4,  // 17: floe.v1.ListFeatureViewsResponse.feature_views:type_name -> floe.v1.FeatureView
+	4,  // 18: floe.v1.GetFeatureViewResponse.feature_view:type_name -> floe.v1.FeatureView
+	5,  // 19: floe.v1.ListFeatureServicesResponse.feature_services:type_name -> floe.v1.FeatureService
+	5,  // 20: floe.v1.GetFeatureServiceResponse.feature_service:type_name -> floe.v1.FeatureService
+	8,  // 21: floe.v1.RegistryService.GetRegistry:input_type -> floe.v1.GetRegistryRequest
+	10, // 22: floe.v1.RegistryService.ListEntities:input_type -> floe.v1.ListEntitiesRequest
+	12, // 23: floe.v1.RegistryService.GetEntity:input_type -> floe.v1.GetEntityRequest
+	14, // 24: floe.v1.RegistryService.ListFeatureViews:input_type -> floe.v1.ListFeatureViewsRequest
+	16, // 25: floe.v1.RegistryService.GetFeatureView:input_type -> floe.v1.GetFeatureViewRequest
+	18, // 26: floe.v1.RegistryService.ListFeatureServices:input_type -> floe.v1.ListFeatureServicesRequest
+	20, // 27: floe.v1.RegistryService.GetFeatureService:input_type -> floe.v1.GetFeatureServiceRequest
+	9,  // 28: floe.v1.RegistryService.GetRegistry:output_type -> floe.v1.GetRegistryResponse
+	11, // 29: floe.v1.RegistryService.ListEntities:output_type -> floe.v1.ListEntitiesResponse
+	13, // 30: floe.v1.RegistryService.GetEntity:output_type -> floe.v1.GetEntityResponse
+	15, // 31: floe.v1.RegistryService.ListFeatureViews:output_type -> floe.v1.ListFeatureViewsResponse
+	17, // 32: floe.v1.RegistryService.GetFeatureView:output_type -> floe.v1.GetFeatureViewResponse
+	19, // 33: floe.v1.RegistryService.ListFeatureServices:output_type -> floe.v1.ListFeatureServicesResponse
+	21, // 34: floe.v1.RegistryService.GetFeatureService:output_type -> floe.v1.GetFeatureServiceResponse
+	28, // [28:35] is the sub-list for method output_type
+	21, // [21:28] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_floe_v1_registry_proto_init() }
@@ -1366,7 +1468,7 @@ func file_floe_v1_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_v1_registry_proto_rawDesc), len(file_floe_v1_registry_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

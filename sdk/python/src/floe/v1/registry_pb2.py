@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from floe.v1 import types_pb2 as floe_dot_v1_dot_types__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66loe/v1/registry.proto\x12\x07\x66loe.v1\x1a\x13\x66loe/v1/types.proto\"6\n\x0cSpecLocation\x12\x12\n\x04\x66ile\x18\x01 \x01(\tR\x04\x66ile\x12\x12\n\x04line\x18\x02 \x01(\rR\x04line\"P\n\x07JoinKey\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x31\n\nvalue_type\x18\x02 \x01(\x0e\x32\x12.floe.v1.ValueTypeR\tvalueType\"\xa0\x01\n\x06\x45ntity\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12-\n\tjoin_keys\x18\x03 \x03(\x0b\x32\x10.floe.v1.JoinKeyR\x08joinKeys\x12\x31\n\x08location\x18\x04 \x01(\x0b\x32\x15.floe.v1.SpecLocationR\x08location\"\x84\x01\n\x07\x46\x65\x61ture\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x31\n\nvalue_type\x18\x02 \x01(\x0e\x32\x12.floe.v1.ValueTypeR\tvalueType\x12\x10\n\x03\x64im\x18\x03 \x01(\rR\x03\x64im\x12 \n\x0b\x64\x65scription\x18\x04 \x01(\tR\x0b\x64\x65scription\"\xac\x02\n\x0b\x46\x65\x61tureView\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x16\n\x06\x65ntity\x18\x03 \x01(\tR\x06\x65ntity\x12!\n\x0csource_table\x18\x04 \x01(\tR\x0bsourceTable\x12*\n\x11\x65vent_time_column\x18\x05 \x01(\tR\x0f\x65ventTimeColumn\x12\x1f\n\x0bttl_seconds\x18\x06 \x01(\x03R\nttlSeconds\x12,\n\x08\x66\x65\x61tures\x18\x07 \x03(\x0b\x32\x10.floe.v1.FeatureR\x08\x66\x65\x61tures\x12\x31\n\x08location\x18\x08 \x01(\x0b\x32\x15.floe.v1.SpecLocationR\x08location\"\xc7\x01\n\x0e\x46\x65\x61tureService\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x1a\n\x08\x66\x65\x61tures\x18\x03 \x03(\tR\x08\x66\x65\x61tures\x12\x31\n\x08location\x18\x04 \x01(\x0b\x32\x15.floe.v1.SpecLocationR\x08location\x12\x30\n\x07outputs\x18\x05 \x03(\x0b\x32\x16.floe.v1.ServiceOutputR\x07outputs\"\x98\x01\n\rServiceOutput\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n\x03ref\x18\x02 \x01(\tR\x03ref\x12\x31\n\nvalue_type\x18\x03 \x01(\x0e\x32\x12.floe.v1.ValueTypeR\tvalueType\x12\x10\n\x03\x64im\x18\x04 \x01(\rR\x03\x64im\x12\x1c\n\ttransform\x18\x05 \x03(\tR\ttransform\"\x14\n\x12GetRegistryRequest\"\xdb\x01\n\x13GetRegistryResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12+\n\x08\x65ntities\x18\x02 \x03(\x0b\x32\x0f.floe.v1.EntityR\x08\x65ntities\x12\x39\n\rfeature_views\x18\x03 \x03(\x0b\x32\x14.floe.v1.FeatureViewR\x0c\x66\x65\x61tureViews\x12\x42\n\x10\x66\x65\x61ture_services\x18\x04 \x03(\x0b\x32\x17.floe.v1.FeatureServiceR\x0f\x66\x65\x61tureServices\"\x15\n\x13ListEntitiesRequest\"]\n\x14ListEntitiesResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12+\n\x08\x65ntities\x18\x02 \x03(\x0b\x32\x0f.floe.v1.EntityR\x08\x65ntities\"&\n\x10GetEntityRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"V\n\x11GetEntityResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\'\n\x06\x65ntity\x18\x02 \x01(\x0b\x32\x0f.floe.v1.EntityR\x06\x65ntity\"\x19\n\x17ListFeatureViewsRequest\"o\n\x18ListFeatureViewsResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x39\n\rfeature_views\x18\x02 \x03(\x0b\x32\x14.floe.v1.FeatureViewR\x0c\x66\x65\x61tureViews\"+\n\x15GetFeatureViewRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"k\n\x16GetFeatureViewResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x37\n\x0c\x66\x65\x61ture_view\x18\x02 \x01(\x0b\x32\x14.floe.v1.FeatureViewR\x0b\x66\x65\x61tureView\"\x1c\n\x1aListFeatureServicesRequest\"{\n\x1bListFeatureServicesResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x42\n\x10\x66\x65\x61ture_services\x18\x02 \x03(\x0b\x32\x17.floe.v1.FeatureServiceR\x0f\x66\x65\x61tureServices\".\n\x18GetFeatureServiceRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"w\n\x19GetFeatureServiceResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12@\n\x0f\x66\x65\x61ture_service\x18\x02 \x01(\x0b\x32\x17.floe.v1.FeatureServiceR\x0e\x66\x65\x61tureService2\xf9\x04\n\x0fRegistryService\x12M\n\x0bGetRegistry\x12\x1b.floe.v1.GetRegistryRequest\x1a\x1c.floe.v1.GetRegistryResponse\"\x03\x90\x02\x01\x12P\n\x0cListEntities\x12\x1c.floe.v1.ListEntitiesRequest\x1a\x1d.floe.v1.ListEntitiesResponse\"\x03\x90\x02\x01\x12G\n\tGetEntity\x12\x19.floe.v1.GetEntityRequest\x1a\x1a.floe.v1.GetEntityResponse\"\x03\x90\x02\x01\x12\\\n\x10ListFeatureViews\x12 .floe.v1.ListFeatureViewsRequest\x1a!.floe.v1.ListFeatureViewsResponse\"\x03\x90\x02\x01\x12V\n\x0eGetFeatureView\x12\x1e.floe.v1.GetFeatureViewRequest\x1a\x1f.floe.v1.GetFeatureViewResponse\"\x03\x90\x02\x01\x12\x65\n\x13ListFeatureServices\x12#.floe.v1.ListFeatureServicesRequest\x1a$.floe.v1.ListFeatureServicesResponse\"\x03\x90\x02\x01\x12_\n\x11GetFeatureService\x12!.floe.v1.GetFeatureServiceRequest\x1a\".floe.v1.GetFeatureServiceResponse\"\x03\x90\x02\x01\x42)Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66loe/v1/registry.proto\x12\x07\x66loe.v1\x1a\x13\x66loe/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"6\n\x0cSpecLocation\x12\x12\n\x04\x66ile\x18\x01 \x01(\tR\x04\x66ile\x12\x12\n\x04line\x18\x02 \x01(\rR\x04line\"P\n\x07JoinKey\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x31\n\nvalue_type\x18\x02 \x01(\x0e\x32\x12.floe.v1.ValueTypeR\tvalueType\"\xa0\x01\n\x06\x45ntity\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12-\n\tjoin_keys\x18\x03 \x03(\x0b\x32\x10.floe.v1.JoinKeyR\x08joinKeys\x12\x31\n\x08location\x18\x04 \x01(\x0b\x32\x15.floe.v1.SpecLocationR\x08location\"\x84\x01\n\x07\x46\x65\x61ture\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x31\n\nvalue_type\x18\x02 \x01(\x0e\x32\x12.floe.v1.ValueTypeR\tvalueType\x12\x10\n\x03\x64im\x18\x03 \x01(\rR\x03\x64im\x12 \n\x0b\x64\x65scription\x18\x04 \x01(\tR\x0b\x64\x65scription\"\xac\x02\n\x0b\x46\x65\x61tureView\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x16\n\x06\x65ntity\x18\x03 \x01(\tR\x06\x65ntity\x12!\n\x0csource_table\x18\x04 \x01(\tR\x0bsourceTable\x12*\n\x11\x65vent_time_column\x18\x05 \x01(\tR\x0f\x65ventTimeColumn\x12\x1f\n\x0bttl_seconds\x18\x06 \x01(\x03R\nttlSeconds\x12,\n\x08\x66\x65\x61tures\x18\x07 \x03(\x0b\x32\x10.floe.v1.FeatureR\x08\x66\x65\x61tures\x12\x31\n\x08location\x18\x08 \x01(\x0b\x32\x15.floe.v1.SpecLocationR\x08location\"\xeb\x01\n\x0e\x46\x65\x61tureService\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x1a\n\x08\x66\x65\x61tures\x18\x03 \x03(\tR\x08\x66\x65\x61tures\x12\x31\n\x08location\x18\x04 \x01(\x0b\x32\x15.floe.v1.SpecLocationR\x08location\x12\x30\n\x07outputs\x18\x05 \x03(\x0b\x32\x16.floe.v1.ServiceOutputR\x07outputs\x12\"\n\x03\x66it\x18\x06 \x01(\x0b\x32\x10.floe.v1.FitInfoR\x03\x66it\"\xdc\x01\n\x07\x46itInfo\x12\x1b\n\tlock_file\x18\x01 \x01(\tR\x08lockFile\x12\x37\n\tfitted_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08\x66ittedAt\x12=\n\tsnapshots\x18\x03 \x03(\x0b\x32\x1f.floe.v1.FitInfo.SnapshotsEntryR\tsnapshots\x1a<\n\x0eSnapshotsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x03R\x05value:\x02\x38\x01\"\xbb\x01\n\rServiceOutput\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n\x03ref\x18\x02 \x01(\tR\x03ref\x12\x31\n\nvalue_type\x18\x03 \x01(\x0e\x32\x12.floe.v1.ValueTypeR\tvalueType\x12\x10\n\x03\x64im\x18\x04 \x01(\rR\x03\x64im\x12\x1c\n\ttransform\x18\x05 \x03(\tR\ttransform\x12!\n\x0c\x66itted_steps\x18\x06 \x03(\rR\x0b\x66ittedSteps\"\x14\n\x12GetRegistryRequest\"\xdb\x01\n\x13GetRegistryResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12+\n\x08\x65ntities\x18\x02 \x03(\x0b\x32\x0f.floe.v1.EntityR\x08\x65ntities\x12\x39\n\rfeature_views\x18\x03 \x03(\x0b\x32\x14.floe.v1.FeatureViewR\x0c\x66\x65\x61tureViews\x12\x42\n\x10\x66\x65\x61ture_services\x18\x04 \x03(\x0b\x32\x17.floe.v1.FeatureServiceR\x0f\x66\x65\x61tureServices\"\x15\n\x13ListEntitiesRequest\"]\n\x14ListEntitiesResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12+\n\x08\x65ntities\x18\x02 \x03(\x0b\x32\x0f.floe.v1.EntityR\x08\x65ntities\"&\n\x10GetEntityRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"V\n\x11GetEntityResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\'\n\x06\x65ntity\x18\x02 \x01(\x0b\x32\x0f.floe.v1.EntityR\x06\x65ntity\"\x19\n\x17ListFeatureViewsRequest\"o\n\x18ListFeatureViewsResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x39\n\rfeature_views\x18\x02 \x03(\x0b\x32\x14.floe.v1.FeatureViewR\x0c\x66\x65\x61tureViews\"+\n\x15GetFeatureViewRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"k\n\x16GetFeatureViewResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x37\n\x0c\x66\x65\x61ture_view\x18\x02 \x01(\x0b\x32\x14.floe.v1.FeatureViewR\x0b\x66\x65\x61tureView\"\x1c\n\x1aListFeatureServicesRequest\"{\n\x1bListFeatureServicesResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12\x42\n\x10\x66\x65\x61ture_services\x18\x02 \x03(\x0b\x32\x17.floe.v1.FeatureServiceR\x0f\x66\x65\x61tureServices\".\n\x18GetFeatureServiceRequest\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\"w\n\x19GetFeatureServiceResponse\x12\x18\n\x07version\x18\x01 \x01(\tR\x07version\x12@\n\x0f\x66\x65\x61ture_service\x18\x02 \x01(\x0b\x32\x17.floe.v1.FeatureServiceR\x0e\x66\x65\x61tureService2\xf9\x04\n\x0fRegistryService\x12M\n\x0bGetRegistry\x12\x1b.floe.v1.GetRegistryRequest\x1a\x1c.floe.v1.GetRegistryResponse\"\x03\x90\x02\x01\x12P\n\x0cListEntities\x12\x1c.floe.v1.ListEntitiesRequest\x1a\x1d.floe.v1.ListEntitiesResponse\"\x03\x90\x02\x01\x12G\n\tGetEntity\x12\x19.floe.v1.GetEntityRequest\x1a\x1a.floe.v1.GetEntityResponse\"\x03\x90\x02\x01\x12\\\n\x10ListFeatureViews\x12 .floe.v1.ListFeatureViewsRequest\x1a!.floe.v1.ListFeatureViewsResponse\"\x03\x90\x02\x01\x12V\n\x0eGetFeatureView\x12\x1e.floe.v1.GetFeatureViewRequest\x1a\x1f.floe.v1.GetFeatureViewResponse\"\x03\x90\x02\x01\x12\x65\n\x13ListFeatureServices\x12#.floe.v1.ListFeatureServicesRequest\x1a$.floe.v1.ListFeatureServicesResponse\"\x03\x90\x02\x01\x12_\n\x11GetFeatureService\x12!.floe.v1.GetFeatureServiceRequest\x1a\".floe.v1.GetFeatureServiceResponse\"\x03\x90\x02\x01\x42)Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,6 +34,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'floe.v1.registry_pb2', _glo
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z\'floe.dev/floe/sdk/go/gen/floe/v1;floev1'
+  _globals['_FITINFO_SNAPSHOTSENTRY']._loaded_options = None
+  _globals['_FITINFO_SNAPSHOTSENTRY']._serialized_options = b'8\001'
   _globals['_REGISTRYSERVICE'].methods_by_name['GetRegistry']._loaded_options = None
   _globals['_REGISTRYSERVICE'].methods_by_name['GetRegistry']._serialized_options = b'\220\002\001'
   _globals['_REGISTRYSERVICE'].methods_by_name['ListEntities']._loaded_options = None
@@ -47,48 +50,52 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGISTRYSERVICE'].methods_by_name['ListFeatureServices']._serialized_options = b'\220\002\001'
   _globals['_REGISTRYSERVICE'].methods_by_name['GetFeatureService']._loaded_options = None
   _globals['_REGISTRYSERVICE'].methods_by_name['GetFeatureService']._serialized_options = b'\220\002\001'
-  _globals['_SPECLOCATION']._serialized_start=56
-  _globals['_SPECLOCATION']._serialized_end=110
-  _globals['_JOINKEY']._serialized_start=112
-  _globals['_JOINKEY']._serialized_end=192
-  _globals['_ENTITY']._serialized_start=195
-  _globals['_ENTITY']._serialized_end=355
-  _globals['_FEATURE']._serialized_start=358
-  _globals['_FEATURE']._serialized_end=490
-  _globals['_FEATUREVIEW']._serialized_start=493
-  _globals['_FEATUREVIEW']._serialized_end=793
-  _globals['_FEATURESERVICE']._serialized_start=796
-  _globals['_FEATURESERVICE']._serialized_end=995
-  _globals['_SERVICEOUTPUT']._serialized_start=998
-  _globals['_SERVICEOUTPUT']._serialized_end=1150
-  _globals['_GETREGISTRYREQUEST']._serialized_start=1152
-  _globals['_GETREGISTRYREQUEST']._serialized_end=1172
-  _globals['_GETREGISTRYRESPONSE']._serialized_start=1175
-  _globals['_GETREGISTRYRESPONSE']._serialized_end=1394
-  _globals['_LISTENTITIESREQUEST']._serialized_start=1396
-  _globals['_LISTENTITIESREQUEST']._serialized_end=1417
-  _globals['_LISTENTITIESRESPONSE']._serialized_start=1419
-  _globals['_LISTENTITIESRESPONSE']._serialized_end=1512
-  _globals['_GETENTITYREQUEST']._serialized_start=1514
-  _globals['_GETENTITYREQUEST']._serialized_end=1552
-  _globals['_GETENTITYRESPONSE']._serialized_start=1554
-  _globals['_GETENTITYRESPONSE']._serialized_end=1640
-  _globals['_LISTFEATUREVIEWSREQUEST']._serialized_start=1642
-  _globals['_LISTFEATUREVIEWSREQUEST']._serialized_end=1667
-  _globals['_LISTFEATUREVIEWSRESPONSE']._serialized_start=1669
-  _globals['_LISTFEATUREVIEWSRESPONSE']._serialized_end=1780
-  _globals['_GETFEATUREVIEWREQUEST']._serialized_start=1782
-  _globals['_GETFEATUREVIEWREQUEST']._serialized_end=1825
-  _globals['_GETFEATUREVIEWRESPONSE']._serialized_start=1827
-  _globals['_GETFEATUREVIEWRESPONSE']._serialized_end=1934
-  _globals['_LISTFEATURESERVICESREQUEST']._serialized_start=1936
-  _globals['_LISTFEATURESERVICESREQUEST']._serialized_end=1964
-  _globals['_LISTFEATURESERVICESRESPONSE']._serialized_start=1966
-  _globals['_LISTFEATURESERVICESRESPONSE']._serialized_end=2089
-  _globals['_GETFEATURESERVICEREQUEST']._serialized_start=2091
-  _globals['_GETFEATURESERVICEREQUEST']._serialized_end=2137
-  _globals['_GETFEATURESERVICERESPONSE']._serialized_start=2139
-  _globals['_GETFEATURESERVICERESPONSE']._serialized_end=2258
-  _globals['_REGISTRYSERVICE']._serialized_start=2261
-  _globals['_REGISTRYSERVICE']._serialized_end=2894
+  _globals['_SPECLOCATION']._serialized_start=89
+  _globals['_SPECLOCATION']._serialized_end=143
+  _globals['_JOINKEY']._serialized_start=145
+  _globals['_JOINKEY']._serialized_end=225
+  _globals['_ENTITY']._serialized_start=228
+  _globals['_ENTITY']._serialized_end=388
+  _globals['_FEATURE']._serialized_start=391
+  _globals['_FEATURE']._serialized_end=523
+  _globals['_FEATUREVIEW']._serialized_start=526
+  _globals['_FEATUREVIEW']._serialized_end=826
+  _globals['_FEATURESERVICE']._serialized_start=829
+  _globals['_FEATURESERVICE']._serialized_end=1064
+  _globals['_FITINFO']._serialized_start=1067
+  _globals['_FITINFO']._serialized_end=1287
+  _globals['_FITINFO_SNAPSHOTSENTRY']._serialized_start=1227
+  _globals['_FITINFO_SNAPSHOTSENTRY']._serialized_end=1287
+  _globals['_SERVICEOUTPUT']._serialized_start=1290
+  _globals['_SERVICEOUTPUT']._serialized_end=1477
+  _globals['_GETREGISTRYREQUEST']._serialized_start=1479
+  _globals['_GETREGISTRYREQUEST']._serialized_end=1499
+  _globals['_GETREGISTRYRESPONSE']._serialized_start=1502
+  _globals['_GETREGISTRYRESPONSE']._serialized_end=1721
+  _globals['_LISTENTITIESREQUEST']._serialized_start=1723
+  _globals['_LISTENTITIESREQUEST']._serialized_end=1744
+  _globals['_LISTENTITIESRESPONSE']._serialized_start=1746
+  _globals['_LISTENTITIESRESPONSE']._serialized_end=1839
+  _globals['_GETENTITYREQUEST']._serialized_start=1841
+  _globals['_GETENTITYREQUEST']._serialized_end=1879
+  _globals['_GETENTITYRESPONSE']._serialized_start=1881
+  _globals['_GETENTITYRESPONSE']._serialized_end=1967
+  _globals['_LISTFEATUREVIEWSREQUEST']._serialized_start=1969
+  _globals['_LISTFEATUREVIEWSREQUEST']._serialized_end=1994
+  _globals['_LISTFEATUREVIEWSRESPONSE']._serialized_start=1996
+  _globals['_LISTFEATUREVIEWSRESPONSE']._serialized_end=2107
+  _globals['_GETFEATUREVIEWREQUEST']._serialized_start=2109
+  _globals['_GETFEATUREVIEWREQUEST']._serialized_end=2152
+  _globals['_GETFEATUREVIEWRESPONSE']._serialized_start=2154
+  _globals['_GETFEATUREVIEWRESPONSE']._serialized_end=2261
+  _globals['_LISTFEATURESERVICESREQUEST']._serialized_start=2263
+  _globals['_LISTFEATURESERVICESREQUEST']._serialized_end=2291
+  _globals['_LISTFEATURESERVICESRESPONSE']._serialized_start=2293
+  _globals['_LISTFEATURESERVICESRESPONSE']._serialized_end=2416
+  _globals['_GETFEATURESERVICEREQUEST']._serialized_start=2418
+  _globals['_GETFEATURESERVICEREQUEST']._serialized_end=2464
+  _globals['_GETFEATURESERVICERESPONSE']._serialized_start=2466
+  _globals['_GETFEATURESERVICERESPONSE']._serialized_end=2585
+  _globals['_REGISTRYSERVICE']._serialized_start=2588
+  _globals['_REGISTRYSERVICE']._serialized_end=3221
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,7 @@
+import datetime
+
 from floe.v1 import types_pb2 as _types_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -68,32 +71,53 @@ class FeatureView(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., entity: _Optional[str] = ..., source_table: _Optional[str] = ..., event_time_column: _Optional[str] = ..., ttl_seconds: _Optional[int] = ..., features: _Optional[_Iterable[_Union[Feature, _Mapping]]] = ..., location: _Optional[_Union[SpecLocation, _Mapping]] = ...) -> None: ...
 
 class FeatureService(_message.Message):
-    __slots__ = ("name", "description", "features", "location", "outputs")
+    __slots__ = ("name", "description", "features", "location", "outputs", "fit")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     FEATURES_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    FIT_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     features: _containers.RepeatedScalarFieldContainer[str]
     location: SpecLocation
     outputs: _containers.RepeatedCompositeFieldContainer[ServiceOutput]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[SpecLocation, _Mapping]] = ..., outputs: _Optional[_Iterable[_Union[ServiceOutput, _Mapping]]] = ...) -> None: ...
+    fit: FitInfo
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., location: _Optional[_Union[SpecLocation, _Mapping]] = ..., outputs: _Optional[_Iterable[_Union[ServiceOutput, _Mapping]]] = ..., fit: _Optional[_Union[FitInfo, _Mapping]] = ...) -> None: ...
+
+class FitInfo(_message.Message):
+    __slots__ = ("lock_file", "fitted_at", "snapshots")
+    class SnapshotsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    LOCK_FILE_FIELD_NUMBER: _ClassVar[int]
+    FITTED_AT_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
+    lock_file: str
+    fitted_at: _timestamp_pb2.Timestamp
+    snapshots: _containers.ScalarMap[str, int]
+    def __init__(self, lock_file: _Optional[str] = ..., fitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., snapshots: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class ServiceOutput(_message.Message):
-    __slots__ = ("name", "ref", "value_type", "dim", "transform")
+    __slots__ = ("name", "ref", "value_type", "dim", "transform", "fitted_steps")
     NAME_FIELD_NUMBER: _ClassVar[int]
     REF_FIELD_NUMBER: _ClassVar[int]
     VALUE_TYPE_FIELD_NUMBER: _ClassVar[int]
     DIM_FIELD_NUMBER: _ClassVar[int]
     TRANSFORM_FIELD_NUMBER: _ClassVar[int]
+    FITTED_STEPS_FIELD_NUMBER: _ClassVar[int]
     name: str
     ref: str
     value_type: _types_pb2.ValueType
     dim: int
     transform: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., ref: _Optional[str] = ..., value_type: _Optional[_Union[_types_pb2.ValueType, str]] = ..., dim: _Optional[int] = ..., transform: _Optional[_Iterable[str]] = ...) -> None: ...
+    fitted_steps: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, name: _Optional[str] = ..., ref: _Optional[str] = ..., value_type: _Optional[_Union[_types_pb2.ValueType, str]] = ..., dim: _Optional[int] = ..., transform: _Optional[_Iterable[str]] = ..., fitted_steps: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class GetRegistryRequest(_message.Message):
     __slots__ = ()

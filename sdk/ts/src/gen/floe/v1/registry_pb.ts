@@ -6,13 +6,15 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { ValueType } from "./types_pb.js";
 import { file_floe_v1_types } from "./types_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file floe/v1/registry.proto.
  */
 export const file_floe_v1_registry: GenFile = /*@__PURE__*/
-  fileDesc("ChZmbG9lL3YxL3JlZ2lzdHJ5LnByb3RvEgdmbG9lLnYxIioKDFNwZWNMb2NhdGlvbhIMCgRmaWxlGAEgASgJEgwKBGxpbmUYAiABKA0iPwoHSm9pbktleRIMCgRuYW1lGAEgASgJEiYKCnZhbHVlX3R5cGUYAiABKA4yEi5mbG9lLnYxLlZhbHVlVHlwZSJ5CgZFbnRpdHkSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIjCglqb2luX2tleXMYAyADKAsyEC5mbG9lLnYxLkpvaW5LZXkSJwoIbG9jYXRpb24YBCABKAsyFS5mbG9lLnYxLlNwZWNMb2NhdGlvbiJhCgdGZWF0dXJlEgwKBG5hbWUYASABKAkSJgoKdmFsdWVfdHlwZRgCIAEoDjISLmZsb2UudjEuVmFsdWVUeXBlEgsKA2RpbRgDIAEoDRITCgtkZXNjcmlwdGlvbhgEIAEoCSLTAQoLRmVhdHVyZVZpZXcSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIOCgZlbnRpdHkYAyABKAkSFAoMc291cmNlX3RhYmxlGAQgASgJEhkKEWV2ZW50X3RpbWVfY29sdW1uGAUgASgJEhMKC3R0bF9zZWNvbmRzGAYgASgDEiIKCGZlYXR1cmVzGAcgAygLMhAuZmxvZS52MS5GZWF0dXJlEicKCGxvY2F0aW9uGAggASgLMhUuZmxvZS52MS5TcGVjTG9jYXRpb24ilwEKDkZlYXR1cmVTZXJ2aWNlEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSEAoIZmVhdHVyZXMYAyADKAkSJwoIbG9jYXRpb24YBCABKAsyFS5mbG9lLnYxLlNwZWNMb2NhdGlvbhInCgdvdXRwdXRzGAUgAygLMhYuZmxvZS52MS5TZXJ2aWNlT3V0cHV0InIKDVNlcnZpY2VPdXRwdXQSDAoEbmFtZRgBIAEoCRILCgNyZWYYAiABKAkSJgoKdmFsdWVfdHlwZRgDIAEoDjISLmZsb2UudjEuVmFsdWVUeXBlEgsKA2RpbRgEIAEoDRIRCgl0cmFuc2Zvcm0YBSADKAkiFAoSR2V0UmVnaXN0cnlSZXF1ZXN0IqkBChNHZXRSZWdpc3RyeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSIQoIZW50aXRpZXMYAiADKAsyDy5mbG9lLnYxLkVudGl0eRIrCg1mZWF0dXJlX3ZpZXdzGAMgAygLMhQuZmxvZS52MS5GZWF0dXJlVmlldxIxChBmZWF0dXJlX3NlcnZpY2VzGAQgAygLMhcuZmxvZS52MS5GZWF0dXJlU2VydmljZSIVChNMaXN0RW50aXRpZXNSZXF1ZXN0IkoKFExpc3RFbnRpdGllc1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSIQoIZW50aXRpZXMYAiADKAsyDy5mbG9lLnYxLkVudGl0eSIgChBHZXRFbnRpdHlSZXF1ZXN0EgwKBG5hbWUYASABKAkiRQoRR2V0RW50aXR5UmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRIfCgZlbnRpdHkYAiABKAsyDy5mbG9lLnYxLkVudGl0eSIZChdMaXN0RmVhdHVyZVZpZXdzUmVxdWVzdCJYChhMaXN0RmVhdHVyZVZpZXdzUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRIrCg1mZWF0dXJlX3ZpZXdzGAIgAygLMhQuZmxvZS52MS5GZWF0dXJlVmlldyIlChVHZXRGZWF0dXJlVmlld1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJVChZHZXRGZWF0dXJlVmlld1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSKgoMZmVhdHVyZV92aWV3GAIgASgLMhQuZmxvZS52MS5GZWF0dXJlVmlldyIcChpMaXN0RmVhdHVyZVNlcnZpY2VzUmVxdWVzdCJhChtMaXN0RmVhdHVyZVNlcnZpY2VzUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRIxChBmZWF0dXJlX3NlcnZpY2VzGAIgAygLMhcuZmxvZS52MS5GZWF0dXJlU2VydmljZSIoChhHZXRGZWF0dXJlU2VydmljZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSJeChlHZXRGZWF0dXJlU2VydmljZVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSMAoPZmVhdHVyZV9zZXJ2aWNlGAIgASgLMhcuZmxvZS52MS5GZWF0dXJlU2VydmljZTL5BAoPUmVnaXN0cnlTZXJ2aWNlEk0KC0dldFJlZ2lzdHJ5EhsuZmxvZS52MS5HZXRSZWdpc3RyeVJlcXVlc3QaHC5mbG9lLnYxLkdldFJlZ2lzdHJ5UmVzcG9uc2UiA5ACARJQCgxMaXN0RW50aXRpZXMSHC5mbG9lLnYxLkxpc3RFbnRpdGllc1JlcXVlc3QaHS5mbG9lLnYxLkxpc3RFbnRpdGllc1Jlc3BvbnNlIgOQAgESRwoJR2V0RW50aXR5EhkuZmxvZS52MS5HZXRFbnRpdHlSZXF1ZXN0GhouZmxvZS52MS5HZXRFbnRpdHlSZXNwb25zZSIDkAIBElwKEExpc3RGZWF0dXJlVmlld3MSIC5mbG9lLnYxLkxpc3RGZWF0dXJlVmlld3NSZXF1ZXN0GiEuZmxvZS52MS5MaXN0RmVhdHVyZVZpZXdzUmVzcG9uc2UiA5ACARJWCg5HZXRGZWF0dXJlVmlldxIeLmZsb2UudjEuR2V0RmVhdHVyZVZpZXdSZXF1ZXN0Gh8uZmxvZS52MS5HZXRGZWF0dXJlVmlld1Jlc3BvbnNlIgOQAgESZQoTTGlzdEZlYXR1cmVTZXJ2aWNlcxIjLmZsb2UudjEuTGlzdEZlYXR1cmVTZXJ2aWNlc1JlcXVlc3QaJC5mbG9lLnYxLkxpc3RGZWF0dXJlU2VydmljZXNSZXNwb25zZSIDkAIBEl8KEUdldEZlYXR1cmVTZXJ2aWNlEiEuZmxvZS52MS5HZXRGZWF0dXJlU2VydmljZVJlcXVlc3QaIi5mbG9lLnYxLkdldEZlYXR1cmVTZXJ2aWNlUmVzcG9uc2UiA5ACAUIpWidmbG9lLmRldi9mbG9lL3Nkay9nby9nZW4vZmxvZS92MTtmbG9ldjFiBnByb3RvMw", [file_floe_v1_types]);
+  fileDesc("ChZmbG9lL3YxL3JlZ2lzdHJ5LnByb3RvEgdmbG9lLnYxIioKDFNwZWNMb2NhdGlvbhIMCgRmaWxlGAEgASgJEgwKBGxpbmUYAiABKA0iPwoHSm9pbktleRIMCgRuYW1lGAEgASgJEiYKCnZhbHVlX3R5cGUYAiABKA4yEi5mbG9lLnYxLlZhbHVlVHlwZSJ5CgZFbnRpdHkSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIjCglqb2luX2tleXMYAyADKAsyEC5mbG9lLnYxLkpvaW5LZXkSJwoIbG9jYXRpb24YBCABKAsyFS5mbG9lLnYxLlNwZWNMb2NhdGlvbiJhCgdGZWF0dXJlEgwKBG5hbWUYASABKAkSJgoKdmFsdWVfdHlwZRgCIAEoDjISLmZsb2UudjEuVmFsdWVUeXBlEgsKA2RpbRgDIAEoDRITCgtkZXNjcmlwdGlvbhgEIAEoCSLTAQoLRmVhdHVyZVZpZXcSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIOCgZlbnRpdHkYAyABKAkSFAoMc291cmNlX3RhYmxlGAQgASgJEhkKEWV2ZW50X3RpbWVfY29sdW1uGAUgASgJEhMKC3R0bF9zZWNvbmRzGAYgASgDEiIKCGZlYXR1cmVzGAcgAygLMhAuZmxvZS52MS5GZWF0dXJlEicKCGxvY2F0aW9uGAggASgLMhUuZmxvZS52MS5TcGVjTG9jYXRpb24itgEKDkZlYXR1cmVTZXJ2aWNlEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSEAoIZmVhdHVyZXMYAyADKAkSJwoIbG9jYXRpb24YBCABKAsyFS5mbG9lLnYxLlNwZWNMb2NhdGlvbhInCgdvdXRwdXRzGAUgAygLMhYuZmxvZS52MS5TZXJ2aWNlT3V0cHV0Eh0KA2ZpdBgGIAEoCzIQLmZsb2UudjEuRml0SW5mbyKxAQoHRml0SW5mbxIRCglsb2NrX2ZpbGUYASABKAkSLQoJZml0dGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCglzbmFwc2hvdHMYAyADKAsyHy5mbG9lLnYxLkZpdEluZm8uU25hcHNob3RzRW50cnkaMAoOU25hcHNob3RzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ASKIAQoNU2VydmljZU91dHB1dBIMCgRuYW1lGAEgASgJEgsKA3JlZhgCIAEoCRImCgp2YWx1ZV90eXBlGAMgASgOMhIuZmxvZS52MS5WYWx1ZVR5cGUSCwoDZGltGAQgASgNEhEKCXRyYW5zZm9ybRgFIAMoCRIUCgxmaXR0ZWRfc3RlcHMYBiADKA0iFAoSR2V0UmVnaXN0cnlSZXF1ZXN0IqkBChNHZXRSZWdpc3RyeVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSIQoIZW50aXRpZXMYAiADKAsyDy5mbG9lLnYxLkVudGl0eRIrCg1mZWF0dXJlX3ZpZXdzGAMgAygLMhQuZmxvZS52MS5GZWF0dXJlVmlldxIxChBmZWF0dXJlX3NlcnZpY2VzGAQgAygLMhcuZmxvZS52MS5GZWF0dXJlU2VydmljZSIVChNMaXN0RW50aXRpZXNSZXF1ZXN0IkoKFExpc3RFbnRpdGllc1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSIQoIZW50aXRpZXMYAiADKAsyDy5mbG9lLnYxLkVudGl0eSIgChBHZXRFbnRpdHlSZXF1ZXN0EgwKBG5hbWUYASABKAkiRQoRR2V0RW50aXR5UmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRIfCgZlbnRpdHkYAiABKAsyDy5mbG9lLnYxLkVudGl0eSIZChdMaXN0RmVhdHVyZVZpZXdzUmVxdWVzdCJYChhMaXN0RmVhdHVyZVZpZXdzUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRIrCg1mZWF0dXJlX3ZpZXdzGAIgAygLMhQuZmxvZS52MS5GZWF0dXJlVmlldyIlChVHZXRGZWF0dXJlVmlld1JlcXVlc3QSDAoEbmFtZRgBIAEoCSJVChZHZXRGZWF0dXJlVmlld1Jlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSKgoMZmVhdHVyZV92aWV3GAIgASgLMhQuZmxvZS52MS5GZWF0dXJlVmlldyIcChpMaXN0RmVhdHVyZVNlcnZpY2VzUmVxdWVzdCJhChtMaXN0RmVhdHVyZVNlcnZpY2VzUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCRIxChBmZWF0dXJlX3NlcnZpY2VzGAIgAygLMhcuZmxvZS52MS5GZWF0dXJlU2VydmljZSIoChhHZXRGZWF0dXJlU2VydmljZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSJeChlHZXRGZWF0dXJlU2VydmljZVJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSMAoPZmVhdHVyZV9zZXJ2aWNlGAIgASgLMhcuZmxvZS52MS5GZWF0dXJlU2VydmljZTL5BAoPUmVnaXN0cnlTZXJ2aWNlEk0KC0dldFJlZ2lzdHJ5EhsuZmxvZS52MS5HZXRSZWdpc3RyeVJlcXVlc3QaHC5mbG9lLnYxLkdldFJlZ2lzdHJ5UmVzcG9uc2UiA5ACARJQCgxMaXN0RW50aXRpZXMSHC5mbG9lLnYxLkxpc3RFbnRpdGllc1JlcXVlc3QaHS5mbG9lLnYxLkxpc3RFbnRpdGllc1Jlc3BvbnNlIgOQAgESRwoJR2V0RW50aXR5EhkuZmxvZS52MS5HZXRFbnRpdHlSZXF1ZXN0GhouZmxvZS52MS5HZXRFbnRpdHlSZXNwb25zZSIDkAIBElwKEExpc3RGZWF0dXJlVmlld3MSIC5mbG9lLnYxLkxpc3RGZWF0dXJlVmlld3NSZXF1ZXN0GiEuZmxvZS52MS5MaXN0RmVhdHVyZVZpZXdzUmVzcG9uc2UiA5ACARJWCg5HZXRGZWF0dXJlVmlldxIeLmZsb2UudjEuR2V0RmVhdHVyZVZpZXdSZXF1ZXN0Gh8uZmxvZS52MS5HZXRGZWF0dXJlVmlld1Jlc3BvbnNlIgOQAgESZQoTTGlzdEZlYXR1cmVTZXJ2aWNlcxIjLmZsb2UudjEuTGlzdEZlYXR1cmVTZXJ2aWNlc1JlcXVlc3QaJC5mbG9lLnYxLkxpc3RGZWF0dXJlU2VydmljZXNSZXNwb25zZSIDkAIBEl8KEUdldEZlYXR1cmVTZXJ2aWNlEiEuZmxvZS52MS5HZXRGZWF0dXJlU2VydmljZVJlcXVlc3QaIi5mbG9lLnYxLkdldEZlYXR1cmVTZXJ2aWNlUmVzcG9uc2UiA5ACAUIpWidmbG9lLmRldi9mbG9lL3Nkay9nby9nZW4vZmxvZS92MTtmbG9ldjFiBnByb3RvMw", [file_floe_v1_types, file_google_protobuf_timestamp]);
 
 /**
  * SpecLocation points at the YAML that declared a definition.
@@ -229,6 +231,14 @@ export type FeatureService = Message<"floe.v1.FeatureService"> & {
    * @generated from field: repeated floe.v1.ServiceOutput outputs = 5;
    */
   outputs: ServiceOutput[];
+
+  /**
+   * Where the parameters of the steps marked fitted: true came from; unset when no
+   * step of the service is fitted.
+   *
+   * @generated from field: floe.v1.FitInfo fit = 6;
+   */
+  fit?: FitInfo | undefined;
 };
 
 /**
@@ -237,6 +247,43 @@ export type FeatureService = Message<"floe.v1.FeatureService"> & {
  */
 export const FeatureServiceSchema: GenMessage<FeatureService> = /*@__PURE__*/
   messageDesc(file_floe_v1_registry, 5);
+
+/**
+ * FitInfo is the provenance of a feature service's fitted parameters: the lock file
+ * `floe fit` wrote and the Iceberg snapshots it read, so a model's preprocessing can
+ * be traced to the exact data it was fitted on (and refitted with --snapshot).
+ *
+ * @generated from message floe.v1.FitInfo
+ */
+export type FitInfo = Message<"floe.v1.FitInfo"> & {
+  /**
+   * The lock file, as the server was given it (the same form as SpecLocation.file).
+   *
+   * @generated from field: string lock_file = 1;
+   */
+  lockFile: string;
+
+  /**
+   * When floe fit ran; unset if the lock's fitted_at is not an RFC 3339 time.
+   *
+   * @generated from field: google.protobuf.Timestamp fitted_at = 2;
+   */
+  fittedAt?: Timestamp | undefined;
+
+  /**
+   * The snapshot id read of each Iceberg table, by "namespace.table".
+   *
+   * @generated from field: map<string, int64> snapshots = 3;
+   */
+  snapshots: { [key: string]: bigint };
+};
+
+/**
+ * Describes the message floe.v1.FitInfo.
+ * Use `create(FitInfoSchema)` to create a new message.
+ */
+export const FitInfoSchema: GenMessage<FitInfo> = /*@__PURE__*/
+  messageDesc(file_floe_v1_registry, 6);
 
 /**
  * ServiceOutput is one column a feature service returns.
@@ -275,6 +322,14 @@ export type ServiceOutput = Message<"floe.v1.ServiceOutput"> & {
    * @generated from field: repeated string transform = 5;
    */
   transform: string[];
+
+  /**
+   * Indexes into transform of the steps whose parameters were fitted, read from
+   * the lock file in FeatureService.fit; empty when none is.
+   *
+   * @generated from field: repeated uint32 fitted_steps = 6;
+   */
+  fittedSteps: number[];
 };
 
 /**
@@ -282,7 +337,7 @@ export type ServiceOutput = Message<"floe.v1.ServiceOutput"> & {
  * Use `create(ServiceOutputSchema)` to create a new message.
  */
 export const ServiceOutputSchema: GenMessage<ServiceOutput> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 6);
+  messageDesc(file_floe_v1_registry, 7);
 
 /**
  * @generated from message floe.v1.GetRegistryRequest
@@ -295,7 +350,7 @@ export type GetRegistryRequest = Message<"floe.v1.GetRegistryRequest"> & {
  * Use `create(GetRegistryRequestSchema)` to create a new message.
  */
 export const GetRegistryRequestSchema: GenMessage<GetRegistryRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 7);
+  messageDesc(file_floe_v1_registry, 8);
 
 /**
  * @generated from message floe.v1.GetRegistryResponse
@@ -329,7 +384,7 @@ export type GetRegistryResponse = Message<"floe.v1.GetRegistryResponse"> & {
  * Use `create(GetRegistryResponseSchema)` to create a new message.
  */
 export const GetRegistryResponseSchema: GenMessage<GetRegistryResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 8);
+  messageDesc(file_floe_v1_registry, 9);
 
 /**
  * @generated from message floe.v1.ListEntitiesRequest
@@ -342,7 +397,7 @@ export type ListEntitiesRequest = Message<"floe.v1.ListEntitiesRequest"> & {
  * Use `create(ListEntitiesRequestSchema)` to create a new message.
  */
 export const ListEntitiesRequestSchema: GenMessage<ListEntitiesRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 9);
+  messageDesc(file_floe_v1_registry, 10);
 
 /**
  * @generated from message floe.v1.ListEntitiesResponse
@@ -364,7 +419,7 @@ export type ListEntitiesResponse = Message<"floe.v1.ListEntitiesResponse"> & {
  * Use `create(ListEntitiesResponseSchema)` to create a new message.
  */
 export const ListEntitiesResponseSchema: GenMessage<ListEntitiesResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 10);
+  messageDesc(file_floe_v1_registry, 11);
 
 /**
  * @generated from message floe.v1.GetEntityRequest
@@ -381,7 +436,7 @@ export type GetEntityRequest = Message<"floe.v1.GetEntityRequest"> & {
  * Use `create(GetEntityRequestSchema)` to create a new message.
  */
 export const GetEntityRequestSchema: GenMessage<GetEntityRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 11);
+  messageDesc(file_floe_v1_registry, 12);
 
 /**
  * @generated from message floe.v1.GetEntityResponse
@@ -403,7 +458,7 @@ export type GetEntityResponse = Message<"floe.v1.GetEntityResponse"> & {
  * Use `create(GetEntityResponseSchema)` to create a new message.
  */
 export const GetEntityResponseSchema: GenMessage<GetEntityResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 12);
+  messageDesc(file_floe_v1_registry, 13);
 
 /**
  * @generated from message floe.v1.ListFeatureViewsRequest
@@ -416,7 +471,7 @@ export type ListFeatureViewsRequest = Message<"floe.v1.ListFeatureViewsRequest">
  * Use `create(ListFeatureViewsRequestSchema)` to create a new message.
  */
 export const ListFeatureViewsRequestSchema: GenMessage<ListFeatureViewsRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 13);
+  messageDesc(file_floe_v1_registry, 14);
 
 /**
  * @generated from message floe.v1.ListFeatureViewsResponse
@@ -438,7 +493,7 @@ export type ListFeatureViewsResponse = Message<"floe.v1.ListFeatureViewsResponse
  * Use `create(ListFeatureViewsResponseSchema)` to create a new message.
  */
 export const ListFeatureViewsResponseSchema: GenMessage<ListFeatureViewsResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 14);
+  messageDesc(file_floe_v1_registry, 15);
 
 /**
  * @generated from message floe.v1.GetFeatureViewRequest
@@ -455,7 +510,7 @@ export type GetFeatureViewRequest = Message<"floe.v1.GetFeatureViewRequest"> & {
  * Use `create(GetFeatureViewRequestSchema)` to create a new message.
  */
 export const GetFeatureViewRequestSchema: GenMessage<GetFeatureViewRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 15);
+  messageDesc(file_floe_v1_registry, 16);
 
 /**
  * @generated from message floe.v1.GetFeatureViewResponse
@@ -477,7 +532,7 @@ export type GetFeatureViewResponse = Message<"floe.v1.GetFeatureViewResponse"> &
  * Use `create(GetFeatureViewResponseSchema)` to create a new message.
  */
 export const GetFeatureViewResponseSchema: GenMessage<GetFeatureViewResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 16);
+  messageDesc(file_floe_v1_registry, 17);
 
 /**
  * @generated from message floe.v1.ListFeatureServicesRequest
@@ -490,7 +545,7 @@ export type ListFeatureServicesRequest = Message<"floe.v1.ListFeatureServicesReq
  * Use `create(ListFeatureServicesRequestSchema)` to create a new message.
  */
 export const ListFeatureServicesRequestSchema: GenMessage<ListFeatureServicesRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 17);
+  messageDesc(file_floe_v1_registry, 18);
 
 /**
  * @generated from message floe.v1.ListFeatureServicesResponse
@@ -512,7 +567,7 @@ export type ListFeatureServicesResponse = Message<"floe.v1.ListFeatureServicesRe
  * Use `create(ListFeatureServicesResponseSchema)` to create a new message.
  */
 export const ListFeatureServicesResponseSchema: GenMessage<ListFeatureServicesResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 18);
+  messageDesc(file_floe_v1_registry, 19);
 
 /**
  * @generated from message floe.v1.GetFeatureServiceRequest
@@ -529,7 +584,7 @@ export type GetFeatureServiceRequest = Message<"floe.v1.GetFeatureServiceRequest
  * Use `create(GetFeatureServiceRequestSchema)` to create a new message.
  */
 export const GetFeatureServiceRequestSchema: GenMessage<GetFeatureServiceRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 19);
+  messageDesc(file_floe_v1_registry, 20);
 
 /**
  * @generated from message floe.v1.GetFeatureServiceResponse
@@ -551,7 +606,7 @@ export type GetFeatureServiceResponse = Message<"floe.v1.GetFeatureServiceRespon
  * Use `create(GetFeatureServiceResponseSchema)` to create a new message.
  */
 export const GetFeatureServiceResponseSchema: GenMessage<GetFeatureServiceResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_registry, 20);
+  messageDesc(file_floe_v1_registry, 21);
 
 /**
  * RegistryService exposes the feature definitions the server was started with.

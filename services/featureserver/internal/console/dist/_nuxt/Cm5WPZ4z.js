@@ -1,1 +1,0 @@
-import{a as o}from"./leEFvmBS.js";import{f}from"./Dl2eECpo.js";function l(r){return r.featureViews.map(e=>({table:e.sourceTable,view:e,services:r.featureServices.filter(a=>a.features.some(t=>o(t)===e.name))})).sort((e,a)=>e.table.localeCompare(a.table)||e.view.name.localeCompare(a.view.name))}function n(r){return r===0n?"never expires":f(Number(r))}export{n as f,l};
