@@ -416,9 +416,13 @@ services:
     "v:city":
       - lookup: {vocabulary: [a, b, c], oov_buckets: 1}
 `
+	hash, err := registry.LockHashOf(map[string][]byte{"/repo/specs/examples/x/x.yaml": []byte(spec)}, "/repo/specs/examples/x/x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	reg, err := registry.Compile(map[string][]byte{
 		"/repo/specs/examples/x/x.yaml":      []byte(spec),
-		"/repo/specs/examples/x/x.lock.yaml": []byte(lock),
+		"/repo/specs/examples/x/x.lock.yaml": []byte(strings.Replace(lock, `spec_hash: "0000"`, "spec_hash: "+hash, 1)),
 	})
 	if err != nil {
 		t.Fatal(err)

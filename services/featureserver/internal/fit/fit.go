@@ -27,8 +27,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -163,6 +161,7 @@ func Fit(ctx context.Context, files map[string][]byte, src Source, opts Options,
 
 	// Fit, grouped by spec file.
 	byFile := map[string]*Lock{}
+	defs := map[string][]string{}
 	var order []string
 	for _, t := range targets {
 		l, ok := byFile[t.File]
@@ -178,6 +177,7 @@ func Fit(ctx context.Context, files map[string][]byte, src Source, opts Options,
 			return nil, err
 		}
 		l.Params = append(l.Params, params...)
+		defs[t.File] = append(defs[t.File], t.Definition())
 	}
 
 	locks := make([]Lock, 0, len(order))
@@ -190,7 +190,7 @@ func Fit(ctx context.Context, files map[string][]byte, src Source, opts Options,
 	stamp := now().UTC().Format(time.RFC3339)
 	for _, file := range order {
 		l := byFile[file]
-		l.Content = render(file, files[file], stamp, l)
+		l.Content = render(file, registry.LockHash(defs[file]), stamp, l)
 		withLocks[l.Path] = l.Content
 		locks = append(locks, *l)
 	}
@@ -391,8 +391,7 @@ func finiteValues(c transform.Column) []float64 {
 
 // render writes a lock file: the parameters of each fitted step, keyed by service
 // and output name, in chain order, and the data they came from.
-func render(spec string, content []byte, fittedAt string, l *Lock) []byte {
-	sum := sha256.Sum256(content)
+func render(spec, specHash, fittedAt string, l *Lock) []byte {
 	services := map[string]map[string][]map[string]any{}
 	for _, p := range l.Params {
 		if services[p.Service] == nil {
@@ -406,7 +405,7 @@ func render(spec string, content []byte, fittedAt string, l *Lock) []byte {
 		FittedAt  string                                 `yaml:"fitted_at"`
 		Snapshots map[string]int64                       `yaml:"snapshots"`
 		Services  map[string]map[string][]map[string]any `yaml:"services"`
-	}{registry.LockVersion, hex.EncodeToString(sum[:]), fittedAt, l.Snapshots, services}
+	}{registry.LockVersion, specHash, fittedAt, l.Snapshots, services}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Written by floe fit from the Iceberg snapshots below: the parameters of every\n# transform step marked fitted: true in %s. Do not edit; rerun floe fit\n# (with --snapshot table=id to reproduce a fit).\n", filepath.Base(spec))
 	var root yaml.Node

@@ -1,7 +1,11 @@
 package registry
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 
 	"floe.dev/floe/services/featureserver/internal/transform"
 )
@@ -29,6 +33,60 @@ type FitTarget struct {
 
 // Output is the feature's output name, its key in the lock file.
 func (t FitTarget) Output() string { return t.Ref.OutputName() }
+
+// Definition is what the fitted parameters of the feature depend on: service,
+// output, source table and column, and every step of the chain (written steps
+// with their parameters, fitted ones with their options). LockHash hashes it.
+func (t FitTarget) Definition() string {
+	parts := make([]string, len(t.Steps))
+	for i, s := range t.Steps {
+		parts[i] = stepDefinition(s, t.Fitted[i], t.NumBuckets[i], t.MaxTokens[i])
+	}
+	return fitDefinition(t.Service, t.Output(), t.Ref.View.Source.Identifier(), t.Ref.Feature.Name, parts)
+}
+
+func stepDefinition(s transform.Step, fitted bool, numBuckets, maxTokens int) string {
+	if !fitted {
+		return s.String()
+	}
+	return fmt.Sprintf("%s(fitted,oov_buckets=%d,num_buckets=%d,max_tokens=%d)", s.Op, s.OOVBuckets, numBuckets, maxTokens)
+}
+
+func fitDefinition(svc, out, table, feature string, steps []string) string {
+	return strings.Join([]string{svc, out, table, feature, strings.Join(steps, " | ")}, "\x00")
+}
+
+// LockHash is the spec_hash a lock file records: a hash of the Definition of
+// every fitted feature of its spec file. A lock whose hash no longer matches the
+// spec (a step before a fitted one changed, a fitted option changed) is stale:
+// the server refuses it rather than serve parameters fitted for another chain.
+// Edits elsewhere in the spec (descriptions, other features) leave it valid.
+func LockHash(definitions []string) string {
+	defs := slices.Clone(definitions)
+	slices.Sort(defs)
+	h := sha256.New()
+	for _, d := range defs {
+		h.Write([]byte(d))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// LockHashOf returns the LockHash for the spec file specPath among files, for
+// tools and tests that write lock files by hand.
+func LockHashOf(files map[string][]byte, specPath string) (string, error) {
+	_, targets, err := CompileForFit(files)
+	if err != nil {
+		return "", err
+	}
+	var defs []string
+	for _, t := range targets {
+		if t.File == specPath {
+			defs = append(defs, t.Definition())
+		}
+	}
+	return LockHash(defs), nil
+}
 
 // CompileForFit compiles specs like Compile but ignores lock files and, instead of
 // requiring parameters for steps marked fitted: true, returns those features as

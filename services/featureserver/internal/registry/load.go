@@ -122,6 +122,9 @@ type compiler struct {
 	// targets instead of being resolved from lock files.
 	fit     bool
 	targets []FitTarget
+	// chainDefs are the step definitions of the last chain compiled when it has
+	// fitted steps, nil otherwise (see FitTarget.Definition).
+	chainDefs []string
 }
 
 func (c *compiler) compile() *Registry {
@@ -370,6 +373,9 @@ func (c *compiler) service(file, field string, s featureServiceSpec, r *Registry
 		if len(fs.Transform) > 0 {
 			lock = c.lockFor(file)
 			ch := c.chain(file, ff+".transform", fs.Transform, resolved.Feature, lock, s.Name, resolved.OutputName())
+			if lock != nil && c.chainDefs != nil {
+				lock.defs = append(lock.defs, fitDefinition(s.Name, resolved.OutputName(), resolved.View.Source.Identifier(), resolved.Feature.Name, c.chainDefs))
+			}
 			if ch == nil {
 				ok = false
 				continue

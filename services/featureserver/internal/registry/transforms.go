@@ -32,6 +32,9 @@ type parsedLock struct {
 	// used records the (service, output name) entries a fitted step consumed; the
 	// others are stale.
 	used map[[2]string]bool
+	// defs are the definitions of the spec's fitted features (FitTarget.Definition),
+	// whose LockHash the lock's spec_hash must equal.
+	defs []string
 }
 
 func (c *compiler) parseLock(path string, root *yaml.Node) {
@@ -53,6 +56,9 @@ func (c *compiler) checkLocks(specs map[string]bool) {
 		if !specs[strings.TrimSuffix(strings.TrimSuffix(path, ".lock.yaml"), ".lock.yml")] {
 			c.errs.add(path, 0, "", "lock file has no spec file next to it (expected %s.yaml)", strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".yaml"), ".lock"))
 			continue
+		}
+		if want := LockHash(pl.defs); pl.lock.SpecHash != want {
+			c.errs.add(path, 0, "spec_hash", "the lock is stale: the fitted features of its spec changed since floe fit wrote it (a fitted option, a step or the source of a fitted feature); rerun floe fit")
 		}
 		for _, svc := range sortedKeys(pl.lock.Services) {
 			for _, out := range sortedKeys(pl.lock.Services[svc]) {
@@ -89,6 +95,8 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, f *Featu
 		locked = lock.lock.Services[svc][out]
 	}
 	nFitted := 0
+	// defs describe the steps for the lock's hash (FitTarget.Definition).
+	defs := make([]string, len(specs))
 	for i, st := range specs {
 		sf := fmt.Sprintf("%s[%d]", field, i)
 		op, fitted, known := c.stepOp(file, sf, st)
@@ -96,15 +104,25 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, f *Featu
 			ok = false
 			continue
 		}
-		if _, _, good := c.fitOptions(file, sf, op, fitted, st); !good {
+		nb, mt, good := c.fitOptions(file, sf, op, fitted, st)
+		if !good {
 			ok = false
 			continue
 		}
 		if !fitted {
 			s, good := c.stepParams(file, sf, op, st)
 			steps[i], ok = s, ok && good
+			defs[i] = stepDefinition(s, false, 0, 0)
 			continue
 		}
+		oov := 0
+		if op == transform.OpLookup {
+			oov = 1
+			if st.Lookup.OOVBuckets != nil {
+				oov = *st.Lookup.OOVBuckets
+			}
+		}
+		defs[i] = stepDefinition(transform.Step{Op: op, OOVBuckets: oov}, true, nb, mt)
 		if !c.fittedAndWritten(file, sf, st) {
 			ok = false
 			continue
@@ -140,6 +158,10 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, f *Featu
 		}
 		steps[i], ok = s, ok && good
 		where[i] = fmt.Sprintf(" (fitted parameters from %s:%d)", lock.path, ls.Line)
+	}
+	c.chainDefs = nil
+	if nFitted > 0 {
+		c.chainDefs = defs
 	}
 	if lock != nil && nFitted < len(locked) {
 		ls := locked[nFitted]

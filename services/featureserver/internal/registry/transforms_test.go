@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -129,7 +130,8 @@ services:
 `
 
 func TestFittedFromLock(t *testing.T) {
-	r, err := Compile(map[string][]byte{"specs.yaml": []byte(fittedSpec), "specs.lock.yaml": []byte(fittedLock)})
+	lock := withLockHash(t, fittedLock, "specs.yaml", fittedSpec)
+	r, err := Compile(map[string][]byte{"specs.yaml": []byte(fittedSpec), "specs.lock.yaml": []byte(lock)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,23 +160,23 @@ func TestFittedFromLock(t *testing.T) {
 	}
 
 	// A refit changes the version; the lock must match the spec.
-	r2, err := Compile(map[string][]byte{"specs.yaml": []byte(fittedSpec), "specs.lock.yaml": []byte(strings.Replace(fittedLock, "std: 4", "std: 5", 1))})
+	r2, err := Compile(map[string][]byte{"specs.yaml": []byte(fittedSpec), "specs.lock.yaml": []byte(strings.Replace(lock, "std: 4", "std: 5", 1))})
 	if err != nil || r2.Version == r.Version {
 		t.Fatalf("refit: version %s → %v, %v", r.Version, r2, err)
 	}
 	for name, tc := range map[string]struct{ lock, want string }{
-		"bad fitted value": {strings.Replace(fittedLock, "std: 4", "std: -1", 1), "std must be > 0, got -1 (fitted parameters from specs.lock.yaml:9)"},
-		"wrong step":       {strings.Replace(fittedLock, "- standardize: {mean: 10, std: 4}", "- min_max: {min: 0, max: 1}", 1), "specs.lock.yaml:9: services.s.x_z[0]: expected the fitted parameters of a standardize step"},
-		"stale entry":      {fittedLock + "    old:\n      - standardize: {mean: 1, std: 1}\n", `specs.lock.yaml:13: services.s.old: no step of feature "old"`},
-		"version":          {strings.Replace(fittedLock, "version: 1", "version: 2", 1), "lock file version 2 is not supported"},
-		"unknown key":      {fittedLock + "extra: 1\n", "specs.lock.yaml:12: extra: unknown field"},
+		"bad fitted value": {strings.Replace(lock, "std: 4", "std: -1", 1), "std must be > 0, got -1 (fitted parameters from specs.lock.yaml:9)"},
+		"wrong step":       {strings.Replace(lock, "- standardize: {mean: 10, std: 4}", "- min_max: {min: 0, max: 1}", 1), "specs.lock.yaml:9: services.s.x_z[0]: expected the fitted parameters of a standardize step"},
+		"stale entry":      {lock + "    old:\n      - standardize: {mean: 1, std: 1}\n", `specs.lock.yaml:13: services.s.old: no step of feature "old"`},
+		"version":          {strings.Replace(lock, "version: 1", "version: 2", 1), "lock file version 2 is not supported"},
+		"unknown key":      {lock + "extra: 1\n", "specs.lock.yaml:12: extra: unknown field"},
 	} {
 		_, err := Compile(map[string][]byte{"specs.yaml": []byte(fittedSpec), "specs.lock.yaml": []byte(tc.lock)})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v\nwant %q", name, err, tc.want)
 		}
 	}
-	if _, err := Compile(map[string][]byte{"specs.yaml": []byte(fittedSpec), "specs.lock.yaml": []byte(fittedLock), "other.lock.yaml": []byte("version: 1\n")}); err == nil || !strings.Contains(err.Error(), "other.lock.yaml: lock file has no spec file") {
+	if _, err := Compile(map[string][]byte{"specs.yaml": []byte(fittedSpec), "specs.lock.yaml": []byte(lock), "other.lock.yaml": []byte("version: 1\n")}); err == nil || !strings.Contains(err.Error(), "other.lock.yaml: lock file has no spec file") {
 		t.Errorf("orphan lock: %v", err)
 	}
 }
@@ -215,5 +217,43 @@ func TestPricingAgentV2(t *testing.T) {
 	out, err := city.Apply(transform.Column{Type: transform.TypeString, Strs: []string{"Amsterdam", "Warsaw", "Atlantis", ""}, Null: []bool{false, false, false, true}})
 	if err != nil || out.Null != nil || out.Ints[0] != 1 || out.Ints[1] != 12 || out.Ints[2] != 0 || out.Ints[3] != 0 {
 		t.Fatalf("city: %+v %v", out, err)
+	}
+}
+
+// withLockHash puts the spec_hash of spec (at path) into a hand-written lock.
+func withLockHash(t *testing.T, lock, path, spec string) string {
+	t.Helper()
+	h, err := LockHashOf(map[string][]byte{path: []byte(spec)}, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := regexp.MustCompile(`(?m)^spec_hash: .*$`).ReplaceAllString(lock, "spec_hash: "+h)
+	if out == lock {
+		t.Fatal("the lock has no spec_hash line")
+	}
+	return out
+}
+
+// A lock is stale once a fitted feature's chain or options change; other edits
+// leave it valid.
+func TestStaleLock(t *testing.T) {
+	lock := withLockHash(t, fittedLock, "specs.yaml", fittedSpec)
+	load := func(spec string) error {
+		_, err := Compile(map[string][]byte{"specs.yaml": []byte(spec), "specs.lock.yaml": []byte(lock)})
+		return err
+	}
+	if err := load(strings.Replace(fittedSpec, "features:", "description: edited after the fit\n    features:", 1)); err != nil {
+		t.Errorf("a description edit made the lock stale: %v", err)
+	}
+	for name, spec := range map[string]string{
+		"oov_buckets of a fitted lookup": strings.Replace(fittedSpec, "{fitted: true, oov_buckets: 2}", "{fitted: true, oov_buckets: 3}", 1),
+		"a step before a fitted one":     strings.Replace(fittedSpec, "- standardize: {fitted: true}", "- clip: {min: 0, max: 1}\n          - standardize: {fitted: true}", 1),
+	} {
+		if spec == fittedSpec {
+			t.Fatalf("%s: the edit did not apply", name)
+		}
+		if err := load(spec); err == nil || !strings.Contains(err.Error(), "stale") {
+			t.Errorf("%s: %v, want a stale lock", name, err)
+		}
 	}
 }

@@ -40,7 +40,13 @@ services:
 
 func registryHandler(t *testing.T, lock string) *RegistryHandler {
 	t.Helper()
-	reg, err := registry.Compile(map[string][]byte{"specs/s.yaml": []byte(fittedSpecs), "specs/s.lock.yaml": []byte(lock)})
+	files := map[string][]byte{"specs/s.yaml": []byte(fittedSpecs)}
+	hash, err := registry.LockHashOf(files, "specs/s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["specs/s.lock.yaml"] = []byte(strings.Replace(lock, `spec_hash: "0"`, "spec_hash: "+hash, 1))
+	reg, err := registry.Compile(files)
 	if err != nil {
 		t.Fatal(err)
 	}
