@@ -502,9 +502,14 @@ func zeroNulls(c *transform.Column) {
 // turned into null (cast of NaN) is marked NULL and a missing value fill_null
 // supplied is marked FILLED (UNAVAILABLE stays: an outage is never papered over).
 func applyTransform(col *floev1.FeatureColumn, d *columnData, ref registry.FeatureRef) {
-	in := transform.Column{Type: transform.Type(ref.Feature.Type), Ints: d.ints, Floats: d.floats, Strs: d.strs, Bools: d.bools, Null: make([]bool, len(d.statuses))}
+	in := transform.Column{Type: transform.Type(ref.Feature.Type), Ints: d.ints, Floats: d.floats, Strs: d.strs, Bools: d.bools}
 	for r, st := range d.statuses {
-		in.Null[r] = st != floev1.FeatureStatus_FEATURE_STATUS_PRESENT
+		if st != floev1.FeatureStatus_FEATURE_STATUS_PRESENT {
+			if in.Null == nil {
+				in.Null = make([]bool, len(d.statuses)) // only when some value is missing
+			}
+			in.Null[r] = true
+		}
 	}
 	out, err := ref.Transform.Apply(in)
 	if err != nil {
@@ -517,9 +522,9 @@ func applyTransform(col *floev1.FeatureColumn, d *columnData, ref registry.Featu
 	}
 	for r, st := range d.statuses {
 		switch {
-		case out.IsNull(r) && !in.Null[r]:
+		case out.IsNull(r) && !in.IsNull(r):
 			d.statuses[r] = floev1.FeatureStatus_FEATURE_STATUS_NULL
-		case !out.IsNull(r) && in.Null[r] && st != floev1.FeatureStatus_FEATURE_STATUS_UNAVAILABLE:
+		case !out.IsNull(r) && in.IsNull(r) && st != floev1.FeatureStatus_FEATURE_STATUS_UNAVAILABLE:
 			d.statuses[r] = floev1.FeatureStatus_FEATURE_STATUS_FILLED
 		}
 	}

@@ -13,12 +13,20 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// benchRegistry has one view of 50 doubles and services of its first 10 and all 50.
+// benchRegistry has one view of 50 doubles and services of its first 10 (raw and
+// transformed) and all 50.
 func benchRegistry(b *testing.B) *registry.Registry {
-	var feats, refs []string
+	var feats, refs, transformed []string
 	for i := 0; i < 50; i++ {
 		feats = append(feats, fmt.Sprintf("{name: f%02d, type: double}", i))
 		refs = append(refs, fmt.Sprintf("v:f%02d", i))
+	}
+	for i := 0; i < 10; i++ {
+		chain := "[{clip: {min: 0, max: 100}}, {standardize: {mean: 7, std: 3}}]"
+		if i%2 == 1 {
+			chain = "[{fill_null: {value: 0}}, {bucketize: {boundaries: [1, 5, 10, 50]}}]"
+		}
+		transformed = append(transformed, fmt.Sprintf("{ref: v:f%02d, name: t%02d, transform: %s}", i, i, chain))
 	}
 	spec := fmt.Sprintf(`
 entities: [{name: user, join_keys: [{name: user_id, type: int64}]}]
@@ -27,7 +35,8 @@ feature_views: [{name: v, entity: user, source: t, features: [%s]}]
 feature_services:
   - {name: s10, features: [%s]}
   - {name: s50, features: [%s]}
-`, strings.Join(feats, ", "), strings.Join(refs[:10], ", "), strings.Join(refs, ", "))
+  - {name: s10t, features: [%s]}
+`, strings.Join(feats, ", "), strings.Join(refs[:10], ", "), strings.Join(refs, ", "), strings.Join(transformed, ", "))
 	reg, err := registry.Compile(map[string][]byte{"b.yaml": []byte(spec)})
 	if err != nil {
 		b.Fatal(err)
@@ -64,14 +73,17 @@ func BenchmarkRead(b *testing.B) {
 		service  string
 		entities int
 		offline  bool
-	}{{"s10", 1, false}, {"s10", 100, false}, {"s50", 100, false}, {"s10", 100, true}} {
+	}{{"s10", 1, false}, {"s10", 100, false}, {"s50", 100, false}, {"s10", 100, true}, {"s10t", 100, false}} {
 		r := readers[tc.offline]
 		ids := make([]int64, tc.entities)
 		for i := range ids {
 			ids[i] = int64(i * 7 % 1000)
 		}
 		req := serviceReq(tc.service, []*floev1.EntityColumn{{JoinKey: "user_id", Values: &floev1.EntityColumn_Int64Values{Int64Values: &floev1.Int64List{Values: ids}}}})
-		name := fmt.Sprintf("%dx%s", tc.entities, tc.service[1:])
+		name := fmt.Sprintf("%dx%s", tc.entities, strings.TrimSuffix(tc.service[1:], "t"))
+		if strings.HasSuffix(tc.service, "t") {
+			name += "/transformed"
+		}
 		if tc.offline {
 			name += "/offline-behind"
 		}
