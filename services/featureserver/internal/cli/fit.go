@@ -49,7 +49,14 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer store.Close()
-	locks, err := fit.Fit(ctx, files, store, fit.Options{Snapshots: snaps}, !*dryRun)
+	bars := map[string]*progress{}
+	report := func(table string, rows int64) {
+		if bars[table] == nil {
+			bars[table] = newProgress(stderr, "reading "+table)
+		}
+		bars[table].rows(rows)
+	}
+	locks, err := fit.Fit(ctx, files, store, fit.Options{Snapshots: snaps, Progress: report}, !*dryRun)
 	if errors.Is(err, fit.ErrNothingToFit) {
 		return fmt.Errorf("%w in %s (mark a standardize, min_max, bucketize or lookup step fitted: true)", err, cfg.Specs)
 	}

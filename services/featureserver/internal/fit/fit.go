@@ -60,6 +60,9 @@ type Options struct {
 	Snapshots map[string]int64
 	// Now stamps fitted_at; nil means time.Now.
 	Now func() time.Time
+	// Progress, when set, is called as each table is read with the rows read so
+	// far, for a progress display.
+	Progress func(table string, rows int64)
 }
 
 // Param is the fitted parameters of one step, for reports.
@@ -154,7 +157,7 @@ func Fit(ctx context.Context, files map[string][]byte, src Source, opts Options,
 				break
 			}
 		}
-		if err := load(ctx, src, v, d.snapshot, d.columns); err != nil {
+		if err := load(ctx, src, v, d.snapshot, d.columns, opts.Progress); err != nil {
 			return nil, err
 		}
 	}
@@ -208,7 +211,7 @@ func Fit(ctx context.Context, files map[string][]byte, src Source, opts Options,
 }
 
 // load reads the wanted feature columns of v at snapshot.
-func load(ctx context.Context, src Source, v *registry.FeatureView, snapshot int64, want map[int]arrow.Array) error {
+func load(ctx context.Context, src Source, v *registry.FeatureView, snapshot int64, want map[int]arrow.Array, progress func(string, int64)) error {
 	rdr, err := src.Scan(ctx, v, snapshot)
 	if err != nil {
 		return fmt.Errorf("reading %s at snapshot %d: %w", v.Source.Identifier(), snapshot, err)
@@ -222,8 +225,12 @@ func load(ctx context.Context, src Source, v *registry.FeatureView, snapshot int
 			}
 		}
 	}()
+	var rows int64
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
+		if rows += rec.NumRows(); progress != nil {
+			progress(v.Source.Identifier(), rows)
+		}
 		for f := range want {
 			c := rec.Column(2 + f)
 			c.Retain()

@@ -119,9 +119,13 @@ func fitDir(t *testing.T, dir string, st *offline.Store, opts Options, write boo
 
 func TestFitWritesALockTheRegistryLoads(t *testing.T) {
 	dir, st, _, first := setup(t)
-	locks, err := fitDir(t, dir, st, Options{}, true)
+	read := map[string]int64{}
+	locks, err := fitDir(t, dir, st, Options{Progress: func(table string, rows int64) { read[table] = rows }}, true)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if read["fit.stats"] != 8 || len(read) != 1 {
+		t.Errorf("progress reported %v, want fit.stats: 8 rows", read)
 	}
 	if len(locks) != 1 || locks[0].Path != filepath.Join(dir, "model.lock.yaml") || locks[0].Snapshots["fit.stats"] != first {
 		t.Fatalf("locks %+v", locks)
