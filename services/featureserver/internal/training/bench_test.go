@@ -45,7 +45,16 @@ func benchRetrieve(b *testing.B, inMemory bool) {
 		n = v
 	}
 	reg := loadRegistry(b)
-	svc, _ := reg.FeatureService("trainer")
+	// FLOE_BENCH_SERVICE=trainer_transformed measures the same join with
+	// transforms applied to four of the features.
+	name := "trainer"
+	if s := os.Getenv("FLOE_BENCH_SERVICE"); s != "" {
+		name = s
+	}
+	svc, ok := reg.FeatureService(name)
+	if !ok {
+		b.Fatalf("no feature service %q in testdata/spec", name)
+	}
 	var src Source
 	mem := memSource{}
 	var st *offline.Store
