@@ -315,6 +315,22 @@ def test_entity_rows_from_an_iceberg_table(server: InteropServer, catalog: SqlCa
         assert pinned.table.equals(from_table.table)
         assert client.get_training_data(service, "pricing.quotes").manifest.entity_rows == 5
 
+        # The same rows as a Keras dataset, labels taken from the table.
+        from floe.keras_data import TrainingDataset
+
+        with TrainingDataset.fetch(
+            client,
+            service,
+            floe.EntityTable("pricing.quotes", first),
+            labels="converted",
+            batch_size=2,
+            snapshot_ids=m.snapshot_ids,
+        ) as ds:
+            assert len(ds) == 2
+            x, y = ds[1]
+            np.testing.assert_array_equal(y, [1, 0])
+            np.testing.assert_array_equal(x, from_table.to_numpy()[2:].astype(x.dtype))
+
         with pytest.raises(floe.InvalidArgument, match="pricing.nope"):
             client.get_training_data(service, "pricing.nope")
         with pytest.raises(floe.InvalidArgument, match="snapshot"):
