@@ -174,7 +174,8 @@ type castSpec struct {
 // like a step in a spec.
 type lockFile struct {
 	Version int `yaml:"version"`
-	// SpecHash is the sha256 of the spec file the parameters were fitted for.
+	// SpecHash is the LockHash of the spec's fitted features when they were
+	// fitted: a different hash at load means the lock is stale.
 	SpecHash string `yaml:"spec_hash"`
 	FittedAt string `yaml:"fitted_at"`
 	// Snapshots pins the Iceberg snapshot each table was read at: table → snapshot id.
