@@ -115,13 +115,15 @@ func LoadDirForData(dir string) (*Registry, error) {
 	return reg, err
 }
 
-func anyFitted(specs []transformStepSpec) bool { return len(fittedSteps(specs)) > 0 }
-
-// fittedSteps returns the indexes of the steps marked fitted: true.
-func fittedSteps(specs []transformStepSpec) []int {
+// fittedSteps returns the positions of the fitted steps in the chain; nil for a
+// feature without any (t is nil then).
+func (t *FitTarget) fittedSteps() []int {
+	if t == nil {
+		return nil
+	}
 	var idx []int
-	for i, st := range specs {
-		if _, fitted, n := st.which(); n == 1 && fitted {
+	for i, fitted := range t.Fitted {
+		if fitted {
 			idx = append(idx, i)
 		}
 	}
@@ -162,60 +164,6 @@ func (c *compiler) fitOptions(file, field string, op transform.Op, fitted bool, 
 		}
 	}
 	return numBuckets, maxTokens, ok
-}
-
-// planFit records a FitTarget for a service feature with fitted steps, checking
-// the chain with placeholder parameters.
-func (c *compiler) planFit(file, field string, fs serviceFeatureSpec, ref FeatureRef, svc string) bool {
-	t := FitTarget{File: file, Service: svc, Ref: ref}
-	check := make([]transform.Step, len(fs.Transform))
-	ok := true
-	for i, st := range fs.Transform {
-		sf := fmt.Sprintf("%s[%d]", field, i)
-		op, fitted, known := c.stepOp(file, sf, st)
-		if !known {
-			ok = false
-			continue
-		}
-		nb, mt, good := c.fitOptions(file, sf, op, fitted, st)
-		ok = ok && good
-		var s transform.Step
-		switch {
-		case !fitted:
-			s, good = c.stepParams(file, sf, op, st)
-			ok = ok && good
-			check[i] = s
-		case !c.fittedAndWritten(file, sf, st):
-			ok = false
-		case !fittable(op):
-			c.errs.add(file, st.Line, sf+"."+string(op)+".fitted", "%s has no fitted parameters; write them in the spec", op)
-			ok = false
-		default:
-			s = transform.Step{Op: op}
-			if op == transform.OpLookup {
-				s.OOVBuckets = 1
-				if st.Lookup.OOVBuckets != nil {
-					s.OOVBuckets = *st.Lookup.OOVBuckets
-				}
-			}
-			check[i] = placeholder(s)
-		}
-		t.Steps = append(t.Steps, s)
-		t.Fitted = append(t.Fitted, fitted)
-		t.NumBuckets = append(t.NumBuckets, nb)
-		t.MaxTokens = append(t.MaxTokens, mt)
-		t.Lines = append(t.Lines, st.Line)
-	}
-	if !ok {
-		return false
-	}
-	if _, err := transform.NewChain(transform.Type(ref.Feature.Type), ref.Feature.Dim, check); err != nil {
-		se := err.(*transform.StepError)
-		c.errs.add(file, fs.Transform[se.Index].Line, fmt.Sprintf("%s[%d].%s", field, se.Index, check[se.Index].Op), "%s", se.Msg)
-		return false
-	}
-	c.targets = append(c.targets, t)
-	return true
 }
 
 // placeholder gives a fitted step valid parameters, to type-check its chain.

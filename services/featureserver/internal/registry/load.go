@@ -122,9 +122,6 @@ type compiler struct {
 	// targets instead of being resolved from lock files.
 	fit     bool
 	targets []FitTarget
-	// chainDefs are the step definitions of the last chain compiled when it has
-	// fitted steps, nil otherwise (see FitTarget.Definition).
-	chainDefs []string
 }
 
 func (c *compiler) compile() *Registry {
@@ -363,26 +360,25 @@ func (c *compiler) service(file, field string, s featureServiceSpec, r *Registry
 		} else {
 			outputs[out] = true
 		}
-		if len(fs.Transform) > 0 && c.fit && anyFitted(fs.Transform) {
-			if !c.planFit(file, ff+".transform", fs, resolved, s.Name) {
-				ok = false
-			}
-			svc.Features = append(svc.Features, resolved)
-			continue
-		}
 		if len(fs.Transform) > 0 {
 			lock = c.lockFor(file)
-			ch := c.chain(file, ff+".transform", fs.Transform, resolved.Feature, lock, s.Name, resolved.OutputName())
-			if lock != nil && c.chainDefs != nil {
-				lock.defs = append(lock.defs, fitDefinition(s.Name, resolved.OutputName(), resolved.View.Source.Identifier(), resolved.Feature.Name, c.chainDefs))
-			}
+			ch, fit := c.chain(file, ff+".transform", fs.Transform, resolved, lock, s.Name)
 			if ch == nil {
 				ok = false
 				continue
 			}
+			if fit != nil && c.fit {
+				// Parameters still to be fitted: the feature has no chain yet.
+				c.targets = append(c.targets, *fit)
+				svc.Features = append(svc.Features, resolved)
+				continue
+			}
+			if fit != nil && lock != nil {
+				lock.defs = append(lock.defs, fit.Definition())
+			}
 			resolved.Transform = ch
 			resolved.OutputType, resolved.OutputDim = Type(ch.Out), ch.OutDim
-			resolved.FittedSteps = fittedSteps(fs.Transform)
+			resolved.FittedSteps = fit.fittedSteps()
 			if lock != nil && lock.used[[2]string{s.Name, resolved.OutputName()}] && svc.Fit == nil {
 				svc.Fit = &FitInfo{LockFile: lock.path, FittedAt: lock.lock.FittedAt, Snapshots: lock.lock.Snapshots}
 			}

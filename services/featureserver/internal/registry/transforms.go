@@ -84,8 +84,12 @@ func (c *compiler) lockFor(path string) *parsedLock {
 }
 
 // chain compiles the transform of one feature service feature. lock is the spec
-// file's lock (nil when none); svc and out key the feature's entry in it.
-func (c *compiler) chain(file, field string, specs []transformStepSpec, f *Feature, lock *parsedLock, svc, out string) *transform.Chain {
+// file's lock (nil when none); svc and ref.OutputName() key the feature's entry in
+// it. When a step is fitted it also returns the feature's FitTarget: what floe fit
+// needs, and what the lock's hash covers. In fit mode (CompileForFit) fitted
+// steps take placeholder parameters, so the chain is only type-checked.
+func (c *compiler) chain(file, field string, specs []transformStepSpec, ref FeatureRef, lock *parsedLock, svc string) (*transform.Chain, *FitTarget) {
+	out := ref.OutputName()
 	steps := make([]transform.Step, len(specs))
 	// where[i] locates the parameters of step i, for messages about their values.
 	where := make([]string, len(specs))
@@ -94,9 +98,8 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, f *Featu
 	if lock != nil {
 		locked = lock.lock.Services[svc][out]
 	}
+	t := &FitTarget{File: file, Service: svc, Ref: ref}
 	nFitted := 0
-	// defs describe the steps for the lock's hash (FitTarget.Definition).
-	defs := make([]string, len(specs))
 	for i, st := range specs {
 		sf := fmt.Sprintf("%s[%d]", field, i)
 		op, fitted, known := c.stepOp(file, sf, st)
@@ -109,20 +112,24 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, f *Featu
 			ok = false
 			continue
 		}
+		t.Fitted = append(t.Fitted, fitted)
+		t.NumBuckets = append(t.NumBuckets, nb)
+		t.MaxTokens = append(t.MaxTokens, mt)
+		t.Lines = append(t.Lines, st.Line)
 		if !fitted {
 			s, good := c.stepParams(file, sf, op, st)
 			steps[i], ok = s, ok && good
-			defs[i] = stepDefinition(s, false, 0, 0)
+			t.Steps = append(t.Steps, s)
 			continue
 		}
-		oov := 0
+		base := transform.Step{Op: op}
 		if op == transform.OpLookup {
-			oov = 1
+			base.OOVBuckets = 1 // a choice in the spec, not a fitted value
 			if st.Lookup.OOVBuckets != nil {
-				oov = *st.Lookup.OOVBuckets
+				base.OOVBuckets = *st.Lookup.OOVBuckets
 			}
 		}
-		defs[i] = stepDefinition(transform.Step{Op: op, OOVBuckets: oov}, true, nb, mt)
+		t.Steps = append(t.Steps, base)
 		if !c.fittedAndWritten(file, sf, st) {
 			ok = false
 			continue
@@ -134,6 +141,10 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, f *Featu
 		}
 		k := nFitted
 		nFitted++
+		if c.fit {
+			steps[i] = placeholder(base)
+			continue
+		}
 		if k >= len(locked) {
 			lockPath := LockPath(file)
 			if lock != nil {
@@ -153,15 +164,12 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, f *Featu
 			continue
 		}
 		s, good := c.stepParams(lock.path, lf, op, ls)
-		if op == transform.OpLookup && st.Lookup.OOVBuckets != nil {
-			s.OOVBuckets = *st.Lookup.OOVBuckets // a choice, not a fitted value
-		}
+		s.OOVBuckets = base.OOVBuckets
 		steps[i], ok = s, ok && good
 		where[i] = fmt.Sprintf(" (fitted parameters from %s:%d)", lock.path, ls.Line)
 	}
-	c.chainDefs = nil
-	if nFitted > 0 {
-		c.chainDefs = defs
+	if nFitted == 0 {
+		t = nil
 	}
 	if lock != nil && nFitted < len(locked) {
 		ls := locked[nFitted]
@@ -169,15 +177,15 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, f *Featu
 		ok = false
 	}
 	if !ok {
-		return nil
+		return nil, t
 	}
-	ch, err := transform.NewChain(transform.Type(f.Type), f.Dim, steps)
+	ch, err := transform.NewChain(transform.Type(ref.Feature.Type), ref.Feature.Dim, steps)
 	if err != nil {
 		se := err.(*transform.StepError)
 		c.errs.add(file, specs[se.Index].Line, fmt.Sprintf("%s[%d].%s", field, se.Index, steps[se.Index].Op), "%s%s", se.Msg, where[se.Index])
-		return nil
+		return nil, t
 	}
-	return ch
+	return ch, t
 }
 
 // stepOp returns a step's op and whether it is marked fitted, reporting a step

@@ -50,7 +50,7 @@ func compileVectorChain(transformJSON []byte, in Type) (*transform.Chain, error)
 	c := compiler{errs: &errs}
 	var ch *transform.Chain
 	if len(errs) == 0 {
-		ch = c.chain("vector", "transform", steps, &Feature{Name: "x", Type: in}, nil, "svc", "x")
+		ch, _ = c.chain("vector", "transform", steps, FeatureRef{View: &FeatureView{Name: "v"}, Feature: &Feature{Name: "x", Type: in}}, nil, "svc")
 	}
 	if err := errs.err(); err != nil {
 		return nil, err
