@@ -88,10 +88,15 @@ func newIcebergFiles(tb testing.TB) icebergFiles {
 // catalogEnv is the fixture's configuration: every CATALOG_* variable becomes a
 // catalog property (CATALOG_CATALOG__IMPL is catalog-impl), and CATALOG_REST_PORT
 // is the port it listens on. The JDBC catalog on a SQLite file is what makes state
-// survive a restart; the fixture's default is an in-memory database.
+// survive a restart; the fixture's default is an in-memory database. CATALOG_CLIENTS
+// is the JDBC connection pool's size: with the default of two, a commit on one
+// connection while the other reads fails with SQLITE_BUSY ("UncheckedSQLException:
+// Unknown failure" to the client), as a server polling the catalog while a test
+// ingests made it do. One connection serializes the catalog's statements instead.
 func (f icebergFiles) catalogEnv(port int) map[string]string {
 	return map[string]string{
 		"CATALOG_CATALOG__IMPL": "org.apache.iceberg.jdbc.JdbcCatalog",
+		"CATALOG_CLIENTS":       "1",
 		"CATALOG_URI":           "jdbc:sqlite:file:" + f.catalogDB,
 		"CATALOG_WAREHOUSE":     "file://" + f.warehouse,
 		"CATALOG_REST_PORT":     fmt.Sprint(port),

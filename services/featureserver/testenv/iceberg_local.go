@@ -118,6 +118,13 @@ func startLocalIcebergREST(ctx context.Context, tb testing.TB) *IcebergRESTServe
 			tb.Fatalf("testenv: %v", err)
 		}
 		tb.Cleanup(l.proc.stop)
+		// Registered after stop, so it runs first: a failed test shows why the
+		// catalog answered as it did, before the test's directory is removed.
+		tb.Cleanup(func() {
+			if tb.Failed() {
+				tb.Logf("testenv: %s log (%s) ends:\n%s", l.proc.name, l.proc.logPath, l.proc.logTail())
+			}
+		})
 		err = l.waitReady(ctx)
 		if err == nil {
 			return &IcebergRESTServer{uri: l.uri, warehouse: "file://" + files.warehouse, inst: l}

@@ -126,7 +126,7 @@ func (p *process) logTail() string {
 	if err != nil {
 		return fmt.Sprintf("(log unreadable: %v)", err)
 	}
-	const keep = 2048
+	const keep = 8192
 	if len(b) > keep {
 		b = b[len(b)-keep:]
 	}
