@@ -29,6 +29,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -212,7 +213,8 @@ func Fit(ctx context.Context, files map[string][]byte, src Source, opts Options,
 
 // load reads the wanted feature columns of v at snapshot.
 func load(ctx context.Context, src Source, v *registry.FeatureView, snapshot int64, want map[int]arrow.Array, progress func(string, int64)) error {
-	rdr, err := src.Scan(ctx, v, snapshot)
+	features := slices.Sorted(maps.Keys(want))
+	rdr, err := src.ScanFeatures(ctx, v, snapshot, features)
 	if err != nil {
 		return fmt.Errorf("reading %s at snapshot %d: %w", v.Source.Identifier(), snapshot, err)
 	}
@@ -231,8 +233,8 @@ func load(ctx context.Context, src Source, v *registry.FeatureView, snapshot int
 		if rows += rec.NumRows(); progress != nil {
 			progress(v.Source.Identifier(), rows)
 		}
-		for f := range want {
-			c := rec.Column(2 + f)
+		for i, f := range features {
+			c := rec.Column(2 + i)
 			c.Retain()
 			parts[f] = append(parts[f], c)
 		}
@@ -243,10 +245,9 @@ func load(ctx context.Context, src Source, v *registry.FeatureView, snapshot int
 	if err := rdr.Err(); err != nil {
 		return fmt.Errorf("reading %s at snapshot %d: %w", v.Source.Identifier(), snapshot, err)
 	}
-	schema := offline.ArrowSchema(v)
 	for f := range want {
 		if len(parts[f]) == 0 {
-			want[f] = array.MakeArrayOfNull(memory.DefaultAllocator, schema.Field(2+f).Type, 0)
+			want[f] = array.MakeArrayOfNull(memory.DefaultAllocator, offline.ArrowType(v.Features[f].Type), 0)
 			continue
 		}
 		c, err := array.Concatenate(parts[f], memory.DefaultAllocator)

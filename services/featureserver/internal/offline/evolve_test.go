@@ -107,6 +107,17 @@ func TestEnsureTableAddsFeaturesWithoutRewritingData(t *testing.T) {
 			t.Errorf("lookup at %d: %v", snap, got)
 		}
 	}
+	// A projection of a feature the old snapshot lacks reads it as null too.
+	rdr, err := s.ScanFeatures(ctx, v2, s1, []int{2, 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rowsOf(t, rdr, FeatureSchema(v2, []int{2, 0})); !reflect.DeepEqual(got, [][]any{
+		{int64(1), at("2024-05-01T00:00:00Z"), nil, int64(30)},
+		{int64(2), at("2024-05-01T00:00:00Z"), nil, int64(40)},
+	}) {
+		t.Errorf("projected scan at %d: %v", s1, got)
+	}
 	// New rows carry the new features; the old spec still reads the table.
 	s2 := ingest(t, s, v2, writeFile(t, "b.csv", "user_id,event_time,age,city,score,vec\n2,2024-05-02,41,Rome,0.5,\"[1,2]\"\n"))
 	got := lookupRows(t, s, v2, s2, "2")

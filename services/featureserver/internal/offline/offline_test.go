@@ -332,6 +332,43 @@ func TestIngestCSVAndScan(t *testing.T) {
 	}
 }
 
+// ScanFeatures returns the key, the event time and the given features in the
+// order given (a feature may repeat), and refuses an index the view lacks.
+func TestScanFeaturesProjects(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	v := view(t, "pricing", "user_behavior")
+	res, err := s.Ingest(ctx, v, writeFile(t, "behavior.csv", behaviorCSV), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	features := []int{6, 0, 0}
+	rdr, err := s.ScanFeatures(ctx, v, res.SnapshotID, features)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]any{
+		{int64(1), at("2024-04-30T00:00:00Z"), []float32{-1, 0, 1, 2.5}, int64(1), int64(1)},
+		{int64(1), at("2024-05-01T13:00:00Z"), []float32{1, 2, 3, 4}, int64(3), int64(3)},
+		{int64(2), at("2024-05-01T08:30:00.123456Z"), nil, int64(8), int64(8)},
+		{int64(2), at("2024-05-01T12:00:00Z"), []float32{0.1, 0.2, 0.3, 0.4}, int64(10), int64(10)},
+	}
+	if got := rowsOf(t, rdr, FeatureSchema(v, features)); !reflect.DeepEqual(got, want) {
+		t.Errorf("projected scan:\n got %v\nwant %v", got, want)
+	}
+	// No features: keys and times only.
+	rdr, err = s.ScanFeatures(ctx, v, 0, []int{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rowsOf(t, rdr, FeatureSchema(v, []int{})); len(got) != 4 || len(got[0]) != 2 {
+		t.Errorf("scan of no features: %v", got)
+	}
+	if _, err := s.ScanFeatures(ctx, v, 0, []int{len(v.Features)}); err == nil || !strings.Contains(err.Error(), "no feature") {
+		t.Errorf("out-of-range feature: err %v", err)
+	}
+}
+
 func TestIngestStringKeyCSV(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)

@@ -145,9 +145,23 @@ func toSnapshot(sn table.Snapshot) Snapshot {
 // ErrNoSuchSnapshot where those apply; transient errors while opening the scan
 // are retried, errors while streaming are reported by the reader's Err.
 func (s *Store) Scan(ctx context.Context, v *registry.FeatureView, snapshotID int64) (array.RecordReader, error) {
+	return s.ScanFeatures(ctx, v, snapshotID, nil)
+}
+
+// ScanFeatures is Scan reading only the join key, the event time and the given
+// features (indexes into v.Features; nil means all): its records have the
+// schema FeatureSchema(v, features). The other columns are not decoded, so a
+// training set or a fit that needs a few features of a wide view reads only
+// those.
+func (s *Store) ScanFeatures(ctx context.Context, v *registry.FeatureView, snapshotID int64, features []int) (array.RecordReader, error) {
+	for _, f := range features {
+		if f < 0 || f >= len(v.Features) {
+			return nil, fmt.Errorf("scan view %s: no feature %d", v.Name, f)
+		}
+	}
 	var rdr array.RecordReader
 	err := retry(ctx, func(ctx context.Context) (err error) {
-		rdr, err = s.scan(ctx, v, snapshotID)
+		rdr, err = s.scan(ctx, v, snapshotID, features)
 		return err
 	})
 	if err != nil {
@@ -156,21 +170,33 @@ func (s *Store) Scan(ctx context.Context, v *registry.FeatureView, snapshotID in
 	return rdr, nil
 }
 
-func (s *Store) scan(ctx context.Context, v *registry.FeatureView, snapshotID int64) (array.RecordReader, error) {
+func (s *Store) scan(ctx context.Context, v *registry.FeatureView, snapshotID int64, features []int) (array.RecordReader, error) {
+	want := FeatureSchema(v, features)
 	p, err := s.planRead(ctx, v, snapshotID)
 	if err != nil {
 		return nil, err
 	}
 	if p == nil {
-		return array.NewRecordReader(ArrowSchema(v), nil)
+		return array.NewRecordReader(want, nil)
 	}
-	sc := p.tbl.Scan(table.WithSnapshotID(p.snap.SnapshotID), table.WithSelectedFields(p.fields...))
+	sc := p.tbl.Scan(table.WithSnapshotID(p.snap.SnapshotID), table.WithSelectedFields(selected(p.fields, want)...))
 	got, records, err := sc.ToArrowRecords(ctx)
 	if err != nil {
 		_ = sc.Close()
 		return nil, classify(err)
 	}
-	return newScanReader(ctx, ArrowSchema(v), sc, got, records, nil)
+	return newScanReader(ctx, want, sc, got, records, nil)
+}
+
+// selected returns the readable table columns the schema wants, each once.
+func selected(readable []string, want *arrow.Schema) []string {
+	out := make([]string, 0, want.NumFields())
+	for _, name := range readable {
+		if want.HasField(name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // readPlan is what reading a view's rows at one snapshot needs.

@@ -42,14 +42,29 @@ const (
 // float_vector→List<Float32> (each non-null value has exactly Dim elements). The
 // key and event time are non-nullable, every feature is nullable.
 func ArrowSchema(v *registry.FeatureView) *arrow.Schema {
+	return FeatureSchema(v, nil)
+}
+
+// FeatureSchema is ArrowSchema narrowed to the join key, the event time and the
+// given features (indexes into v.Features), in the order given; nil means every
+// feature, as ArrowSchema.
+func FeatureSchema(v *registry.FeatureView, features []int) *arrow.Schema {
 	key := v.Entity.Key()
 	fields := make([]arrow.Field, 0, len(v.Features)+2)
 	fields = append(fields,
 		arrow.Field{Name: key.Name, Type: arrowType(key.Type), Nullable: false},
 		arrow.Field{Name: v.EventTime, Type: arrow.FixedWidthTypes.Timestamp_us, Nullable: false},
 	)
-	for _, f := range v.Features {
-		fields = append(fields, arrow.Field{Name: f.Name, Type: arrowType(f.Type), Nullable: true})
+	feature := func(f *registry.Feature) arrow.Field {
+		return arrow.Field{Name: f.Name, Type: arrowType(f.Type), Nullable: true}
+	}
+	if features == nil {
+		for _, f := range v.Features {
+			fields = append(fields, feature(f))
+		}
+	}
+	for _, i := range features {
+		fields = append(fields, feature(v.Features[i]))
 	}
 	return arrow.NewSchema(fields, nil)
 }

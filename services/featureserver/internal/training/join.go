@@ -44,15 +44,17 @@ func (j *viewJoin) load(ctx context.Context, src Source, mem memory.Allocator) e
 		}
 	}()
 	if j.snapshot != 0 {
-		rdr, err := src.Scan(ctx, v, j.snapshot)
+		// Only the requested features are read: a service using a few columns of
+		// a wide view decodes those.
+		rdr, err := src.ScanFeatures(ctx, v, j.snapshot, j.features)
 		if err != nil {
 			return err
 		}
 		defer rdr.Release()
 		for rdr.Next() {
 			rec := rdr.RecordBatch()
-			if rec.NumCols() != int64(2+len(v.Features)) {
-				return fmt.Errorf("scan of %s returned %d columns, want %d", v.Name, rec.NumCols(), 2+len(v.Features))
+			if rec.NumCols() != int64(2+len(j.features)) {
+				return fmt.Errorf("scan of %s returned %d columns, want %d", v.Name, rec.NumCols(), 2+len(j.features))
 			}
 			switch k := rec.Column(0).(type) {
 			case *array.Int64:
@@ -76,8 +78,8 @@ func (j *viewJoin) load(ctx context.Context, src Source, mem memory.Allocator) e
 			keyCols = append(keyCols, rec.Column(0))
 			ts.Retain()
 			timeCols = append(timeCols, ts)
-			for i, f := range j.features {
-				c := rec.Column(2 + f)
+			for i := range j.features {
+				c := rec.Column(2 + i)
 				c.Retain()
 				perFeat[i] = append(perFeat[i], c)
 			}
@@ -94,12 +96,11 @@ func (j *viewJoin) load(ctx context.Context, src Source, mem memory.Allocator) e
 		}
 	}
 
-	schema := offline.ArrowSchema(v)
 	j.columns = make([]arrow.Array, len(j.features))
 	for i, f := range j.features {
 		switch len(perFeat[i]) {
 		case 0:
-			j.columns[i] = array.MakeArrayOfNull(mem, schema.Field(2+f).Type, 0)
+			j.columns[i] = array.MakeArrayOfNull(mem, offline.ArrowType(v.Features[f].Type), 0)
 		case 1:
 			// A single batch (an in-memory source, a small table) needs no copy.
 			j.columns[i] = perFeat[i][0]

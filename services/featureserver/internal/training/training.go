@@ -69,7 +69,10 @@ import (
 
 // Source is the part of the offline store historical retrieval reads.
 type Source interface {
-	Scan(ctx context.Context, v *registry.FeatureView, snapshotID int64) (array.RecordReader, error)
+	// ScanFeatures streams the view's rows at a snapshot with the schema
+	// offline.FeatureSchema(v, features): join key, event time, then the given
+	// features (indexes into v.Features) in that order.
+	ScanFeatures(ctx context.Context, v *registry.FeatureView, snapshotID int64, features []int) (array.RecordReader, error)
 	Snapshot(ctx context.Context, v *registry.FeatureView, id int64) (offline.Snapshot, error)
 	CurrentSnapshot(ctx context.Context, v *registry.FeatureView) (int64, bool, error)
 }

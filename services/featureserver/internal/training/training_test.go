@@ -136,7 +136,7 @@ func scanAll(t testing.TB, s Source, v *registry.FeatureView, snap int64) []scan
 	if snap == 0 {
 		return nil
 	}
-	rdr, err := s.Scan(context.Background(), v, snap)
+	rdr, err := s.ScanFeatures(context.Background(), v, snap, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,12 +484,28 @@ func (io_discard) Write(p []byte) (int, error) { return len(p), nil }
 // memSource serves canned canonical records, one snapshot per view (id 1).
 type memSource map[string]arrow.RecordBatch
 
-func (m memSource) Scan(_ context.Context, v *registry.FeatureView, snap int64) (array.RecordReader, error) {
+func (m memSource) ScanFeatures(_ context.Context, v *registry.FeatureView, snap int64, features []int) (array.RecordReader, error) {
 	rec, ok := m[v.Name]
 	if !ok || snap != 1 {
 		return nil, offline.ErrNoSuchSnapshot
 	}
+	rec = project(v, rec, features)
+	defer rec.Release()
 	return array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+}
+
+// project narrows a canonical record of v to offline.FeatureSchema(v, features),
+// as the offline store's ScanFeatures does.
+func project(v *registry.FeatureView, rec arrow.RecordBatch, features []int) arrow.RecordBatch {
+	if features == nil {
+		rec.Retain()
+		return rec
+	}
+	cols := []arrow.Array{rec.Column(0), rec.Column(1)}
+	for _, f := range features {
+		cols = append(cols, rec.Column(2+f))
+	}
+	return array.NewRecordBatch(offline.FeatureSchema(v, features), cols, rec.NumRows())
 }
 
 func (m memSource) Snapshot(_ context.Context, v *registry.FeatureView, id int64) (offline.Snapshot, error) {
@@ -734,11 +750,13 @@ type chunkedSource struct {
 	chunk int
 }
 
-func (c chunkedSource) Scan(_ context.Context, v *registry.FeatureView, snap int64) (array.RecordReader, error) {
+func (c chunkedSource) ScanFeatures(_ context.Context, v *registry.FeatureView, snap int64, features []int) (array.RecordReader, error) {
 	rec, ok := c.memSource[v.Name]
 	if !ok || snap != 1 {
 		return nil, offline.ErrNoSuchSnapshot
 	}
+	rec = project(v, rec, features)
+	defer rec.Release()
 	var recs []arrow.RecordBatch
 	for off := int64(0); off < rec.NumRows(); off += int64(c.chunk) {
 		recs = append(recs, rec.NewSlice(off, min(off+int64(c.chunk), rec.NumRows())))
