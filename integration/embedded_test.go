@@ -245,12 +245,17 @@ func TestEmbeddedEndToEnd(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("/metrics = %d", code)
 		}
-		for _, want := range []string{
+		wants := []string{
 			`floe_rpc_duration_seconds_count{method="/floe.v1.ServingService/GetOnlineFeatures"}`,
 			`floe_values_served_total{tier="online"}`,
 			`floe_values_served_total{tier="none"}`,
 			`floe_rpc_errors_total{code="invalid_argument",method="/floe.v1.ServingService/GetOnlineFeatures"}`,
-		} {
+		}
+		// floe serve's garbage collection target, unless the environment sets one.
+		if _, set := os.LookupEnv("GOGC"); !set {
+			wants = append(wants, "\ngo_gc_gogc_percent 400\n")
+		}
+		for _, want := range wants {
 			if !strings.Contains(body, want) {
 				t.Errorf("/metrics lacks %s", want)
 			}
