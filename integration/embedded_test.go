@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -258,6 +259,12 @@ func TestEmbeddedEndToEnd(t *testing.T) {
 		for _, want := range wants {
 			if !strings.Contains(body, want) {
 				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+		// And a soft memory limit, on Linux, where the memory available is known.
+		if _, set := os.LookupEnv("GOMEMLIMIT"); !set && runtime.GOOS == "linux" {
+			if !strings.Contains(body, "\ngo_gc_gomemlimit_bytes ") || strings.Contains(body, "\ngo_gc_gomemlimit_bytes 9.223372036854776e+18\n") {
+				t.Error("/metrics shows no memory limit (go_gc_gomemlimit_bytes)")
 			}
 		}
 	})
