@@ -34,6 +34,7 @@ type Config struct {
 	Online      Online      `yaml:"online"`
 	Serving     Serving     `yaml:"serving"`
 	Materialize Materialize `yaml:"materialize"`
+	Training    Training    `yaml:"training"`
 	Log         Log         `yaml:"log"`
 }
 
@@ -103,6 +104,14 @@ type Materialize struct {
 	Interval time.Duration `yaml:"interval" env:"FLOE_MATERIALIZE_INTERVAL"`
 }
 
+// Training configures historical retrieval (TrainingService) in the server.
+type Training struct {
+	// MaxConcurrent is how many retrievals run at once; more wait their turn. Each
+	// holds its entity rows and the requested view columns in memory and keeps
+	// cores busy, next to online reads.
+	MaxConcurrent int `yaml:"max_concurrent" env:"FLOE_TRAINING_MAX_CONCURRENT"`
+}
+
 // Log configures structured logging.
 type Log struct {
 	Level  string `yaml:"level" env:"FLOE_LOG_LEVEL"`
@@ -124,6 +133,7 @@ func Default() Config {
 		},
 		Serving:     Serving{MaxEntities: 1000, Timeout: 2 * time.Second, NegativeCacheTTL: time.Second},
 		Materialize: Materialize{Follow: true, Interval: time.Second},
+		Training:    Training{MaxConcurrent: 1},
 		Log:         Log{Level: "info", Format: "text"},
 	}
 }
@@ -292,6 +302,9 @@ func (c *Config) resolve() error {
 	}
 	if c.Materialize.Interval <= 0 {
 		bad("materialize.interval (FLOE_MATERIALIZE_INTERVAL) must be positive")
+	}
+	if c.Training.MaxConcurrent <= 0 {
+		bad("training.max_concurrent (FLOE_TRAINING_MAX_CONCURRENT) must be positive")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

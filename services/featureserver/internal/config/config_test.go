@@ -34,6 +34,8 @@ func TestLoadFileAndEnv(t *testing.T) {
 		"FLOE_L1_TTL":          "250ms",
 		"FLOE_MAX_ENTITIES":    "50",
 		"FLOE_SERVING_TIMEOUT": "300ms",
+
+		"FLOE_TRAINING_MAX_CONCURRENT": "3",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +49,9 @@ func TestLoadFileAndEnv(t *testing.T) {
 	}
 	if !c.Online.L1.Enabled || c.Online.L1.TTL != 250*time.Millisecond || c.Serving.MaxEntities != 50 || c.Serving.Timeout != 300*time.Millisecond {
 		t.Errorf("env overrides not applied: %+v %+v", c.Online.L1, c.Serving)
+	}
+	if c.Training.MaxConcurrent != 3 {
+		t.Errorf("training.max_concurrent from the env: %+v", c.Training)
 	}
 	if !c.Materialize.Follow || c.Materialize.Interval != time.Second {
 		t.Errorf("materialize defaults: %+v", c.Materialize)
@@ -66,6 +71,7 @@ func TestLoadRejects(t *testing.T) {
 		{"bad values", "specs: specs\nonline: {type: redis}\ncatalog: {type: hive}\n", map[string]string{"FLOE_LISTEN": "8080"},
 			[]string{"listen (FLOE_LISTEN) \"8080\" is not host:port", "online.redis.addrs (FLOE_REDIS_ADDRS) is required", "catalog.type (FLOE_CATALOG_TYPE) \"hive\""}},
 		{"bad env", "specs: specs\n", map[string]string{"FLOE_MAX_ENTITIES": "many"}, []string{"FLOE_MAX_ENTITIES=\"many\": want an integer"}},
+		{"no retrieval allowed", "specs: specs\ntraining: {max_concurrent: 0}\n", nil, []string{"training.max_concurrent (FLOE_TRAINING_MAX_CONCURRENT) must be positive"}},
 		{"missing specs", "specs: nowhere\n", nil, []string{"specs (FLOE_SPECS)"}},
 		{"rest needs url", "specs: specs\ncatalog: {type: rest}\n", nil, []string{"catalog.uri (FLOE_CATALOG_URI) must be the REST catalog's http(s) URL"}},
 	}

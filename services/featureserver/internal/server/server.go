@@ -158,7 +158,7 @@ func (s *Server) routes() http.Handler {
 	// ask for it by default), to save bytes on what is usually a local network.
 	mux.Handle(floev1connect.NewServingServiceHandler(serving.NewServingHandler(reader), opts, connect.WithCompressMinBytes(1<<20)))
 	mux.Handle(floev1connect.NewRegistryServiceHandler(serving.NewRegistryHandler(s.reg), opts))
-	mux.Handle(floev1connect.NewTrainingServiceHandler(serving.NewTrainingHandler(s.reg, s.offline), opts))
+	mux.Handle(floev1connect.NewTrainingServiceHandler(serving.NewTrainingHandler(s.reg, s.offline, serving.WithMaxConcurrentRetrievals(s.cfg.Training.MaxConcurrent)), opts))
 	mux.Handle(floev1connect.NewAdminServiceHandler(serving.NewAdminHandler(s.reg, s.mat, s.offline, s.metrics.Stats), opts))
 	reflector := grpcreflect.NewStaticReflector(
 		floev1connect.ServingServiceName, floev1connect.RegistryServiceName, floev1connect.AdminServiceName,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"connectrpc.com/connect"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -22,11 +23,32 @@ import (
 // message limit gRPC clients apply by default.
 const chunkSize = 1 << 20
 
+// DefaultMaxConcurrentRetrievals is how many historical retrievals a server runs
+// at once unless told otherwise (WithMaxConcurrentRetrievals).
+const DefaultMaxConcurrentRetrievals = 1
+
 // TrainingHandler implements floe.v1.TrainingService over training.Retrieve.
 type TrainingHandler struct {
 	floev1connect.UnimplementedTrainingServiceHandler
 	reg *registry.Registry
 	src training.Source
+	// slots holds a token per retrieval running: a retrieval holds the entity rows
+	// and the requested columns of every view in memory and keeps cores busy, so
+	// the ones beyond its capacity wait their turn instead of taking memory and CPU
+	// from each other and from online reads.
+	slots chan struct{}
+	// waiting, when set, is called as a retrieval starts to wait for a slot.
+	waiting func()
+}
+
+// TrainingOption configures a TrainingHandler.
+type TrainingOption func(*TrainingHandler)
+
+// WithMaxConcurrentRetrievals sets how many historical retrievals run at once
+// (at least one); more wait, in arrival order, until one finishes or their
+// caller gives up.
+func WithMaxConcurrentRetrievals(n int) TrainingOption {
+	return func(h *TrainingHandler) { h.slots = make(chan struct{}, max(n, 1)) }
 }
 
 // TableSource reads Iceberg tables that are not feature views: entity rows for
@@ -38,8 +60,36 @@ type TableSource interface {
 var _ TableSource = (*offline.Store)(nil)
 
 // NewTrainingHandler returns the TrainingService implementation.
-func NewTrainingHandler(reg *registry.Registry, src training.Source) *TrainingHandler {
-	return &TrainingHandler{reg: reg, src: src}
+func NewTrainingHandler(reg *registry.Registry, src training.Source, opts ...TrainingOption) *TrainingHandler {
+	h := &TrainingHandler{reg: reg, src: src, slots: make(chan struct{}, DefaultMaxConcurrentRetrievals)}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// acquire takes a retrieval slot, waiting for one if all are taken; the caller
+// must call the returned release.
+func (h *TrainingHandler) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case h.slots <- struct{}{}:
+		return func() { <-h.slots }, nil
+	default:
+	}
+	slog.InfoContext(ctx, "historical features: waiting for a running retrieval to finish", "max_concurrent", cap(h.slots))
+	if h.waiting != nil {
+		h.waiting()
+	}
+	select {
+	case h.slots <- struct{}{}:
+		return func() { <-h.slots }, nil
+	case <-ctx.Done():
+		code := connect.CodeCanceled
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			code = connect.CodeDeadlineExceeded
+		}
+		return nil, connect.NewError(code, fmt.Errorf("gave up waiting for one of the %d historical retrievals running to finish: %w", cap(h.slots), ctx.Err()))
+	}
 }
 
 // GetHistoricalFeatures implements floe.v1.TrainingService.GetHistoricalFeatures.
@@ -63,10 +113,17 @@ func (h *TrainingHandler) GetHistoricalFeatures(ctx context.Context, req *connec
 	default:
 		return toConnect(invalid("selector: set feature_service or features"))
 	}
+	if req.Msg.GetEntityTable() != nil && len(req.Msg.GetEntityRowsArrowIpc()) > 0 {
+		return toConnect(invalid("set entity_rows_arrow_ipc or entity_table, not both"))
+	}
+	// The request is well formed so far: wait for a slot before opening anything.
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	var entityTable *floev1.EntityTable
 	switch et := req.Msg.GetEntityTable(); {
-	case et != nil && len(req.Msg.GetEntityRowsArrowIpc()) > 0:
-		return toConnect(invalid("set entity_rows_arrow_ipc or entity_table, not both"))
 	case et != nil:
 		ts, ok := h.src.(TableSource)
 		if !ok {
