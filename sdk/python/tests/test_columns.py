@@ -14,8 +14,14 @@ import pytest
 
 pa = pytest.importorskip("pyarrow")
 
+import floe  # noqa: E402
 from floe import OnlineFeatures  # noqa: E402
-from floe.columns import column_array, feature_arrays, feature_matrix  # noqa: E402
+from floe.columns import (  # noqa: E402
+    column_array,
+    declared_dims,
+    feature_arrays,
+    feature_matrix,
+)
 from floe.v1 import serving_pb2, types_pb2  # noqa: E402
 
 PRESENT = serving_pb2.FEATURE_STATUS_PRESENT
@@ -174,6 +180,21 @@ def test_vectors_of_a_sliced_chunked_column():
     )
     with pytest.raises(ValueError, match="null in every row|every value is null"):
         column_array(col.slice(1, 1), "e")
+
+
+def test_declared_dimension_of_an_all_null_vector_column():
+    field = pa.field("v__emb", pa.list_(pa.float32()), metadata={b"floe.dim": b"3"})
+    table = pa.table([pa.array([None, None], pa.list_(pa.float32()))], schema=pa.schema([field]))
+    assert declared_dims(table.schema) == {"v__emb": 3}
+    np.testing.assert_array_equal(
+        feature_arrays(table, ["v__emb"])["v__emb"], np.full((2, 3), np.nan, np.float32)
+    )
+    # Values of another length than declared are an error, not a reshape.
+    bad = pa.table(
+        [pa.array([[1.0, 2.0], None], pa.list_(pa.float32()))], schema=pa.schema([field])
+    )
+    with pytest.raises(floe.FloeError, match="lengths"):
+        feature_arrays(bad, ["v__emb"])
 
 
 def test_matrix_refusals():

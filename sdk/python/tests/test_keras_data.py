@@ -275,3 +275,23 @@ def test_bad_entity_rows_are_the_servers_invalid_argument(
             timeout=60,
         )
     assert list(tmp_path.iterdir()) == []  # no spool file left behind
+
+
+def test_an_all_null_vector_column_has_the_declared_dimension(client, tmp_path):
+    # Only users with no data: every embedding is null, yet the server declares
+    # its dimension (4 in the pricing spec), so arrays and batches have a shape.
+    refs = ["user_behavior:embedding", "user_profile:age"]
+    rows = {"user_id": [987_654_321, 987_654_322], "event_time": [now_utc()] * 2}
+    data = client.get_training_data(refs, rows, timeout=60)
+    assert floe.columns.declared_dims(data.table.schema) == {
+        "user_behavior__embedding": 4
+    }
+    emb = data.feature_arrays()["user_behavior__embedding"]
+    assert emb.shape == (2, 4) and np.isnan(emb).all()
+    assert data.column("user_behavior__embedding").shape == (2, 4)
+    with client.stream_training_data(refs, rows, timeout=60) as stream:
+        spool = stream.spool(str(tmp_path))
+    with spool:
+        assert spool.vector_dims == {"user_behavior__embedding": 4}
+        (x,) = TrainingDataset(spool, inputs="dict", batch_size=2)[0]
+        assert x["user_behavior__embedding"].shape == (2, 4)

@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
+    "DIM_KEY",
     "column_array",
+    "declared_dims",
     "feature_arrays",
     "feature_matrix",
     "is_numeric",
@@ -41,6 +43,23 @@ __all__ = [
 ]
 
 Column = Any  # pyarrow.Array or pyarrow.ChunkedArray
+
+DIM_KEY = b"floe.dim"
+"""Field metadata key by which the server declares a float_vector column's dimension."""
+
+
+def declared_dims(schema: pa.Schema) -> dict[str, int]:
+    """Returns the dimension the server declared for each float_vector column.
+
+    Training data says it in each vector field's metadata (``floe.dim``), so it
+    is known even for a column whose every value is null.
+    """
+    dims: dict[str, int] = {}
+    for field in schema:
+        raw = (field.metadata or {}).get(DIM_KEY)
+        if raw is not None and is_vector(field.type):
+            dims[field.name] = int(raw)
+    return dims
 
 
 def _kind(typ: pa.DataType) -> str:
@@ -256,10 +275,12 @@ def feature_arrays(
     """Returns one array per column (see column_array), keyed and ordered by name.
 
     Args:
-        dims: Dimension of float_vector columns; a column left out has it
-            inferred from its values (an error if every value is null).
+        dims: Dimension of float_vector columns. A column left out has the
+            dimension its field declares (training data declares it), else
+            the one its values have (an error if every value is null).
     """
+    known = {**declared_dims(table.schema), **(dims or {})}
     return {
-        name: column_array(table.column(name), name, dim=(dims or {}).get(name))
+        name: column_array(table.column(name), name, dim=known.get(name))
         for name in columns
     }

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from floe.columns import is_vector, vector_dims
+from floe.columns import declared_dims, is_vector, vector_dims
 from floe.errors import FloeError
 from floe.training import TrainingData, feature_columns_of, feature_names_of
 from floe.v1 import training_pb2
@@ -58,8 +58,8 @@ class SpooledTrainingData:
         manifest: The dataset manifest.
         feature_columns: The feature columns' names, in the service's order.
         num_rows: Number of rows.
-        vector_dims: Dimension of each float_vector feature column that holds a
-            value somewhere in the dataset.
+        vector_dims: Dimension of each float_vector feature column: as the
+            server declared it, or as its values have it.
     """
 
     path: str
@@ -148,12 +148,16 @@ class SpooledTrainingData:
         except BaseException:
             _remove(path)
             raise
+        declared = declared_dims(stream.schema)
         dims: dict[str, int] = {}
         for name, lengths in seen.items():
+            if name in declared:
+                lengths = lengths | {declared[name]}
             if len(lengths) > 1:
                 _remove(path)
                 raise FloeError(
                     f"feature {name!r} holds vectors of lengths {sorted(lengths)}"
+                    + (f" (declared {declared[name]})" if name in declared else "")
                 )
             if lengths:
                 dims[name] = lengths.pop()

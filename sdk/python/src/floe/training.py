@@ -29,7 +29,7 @@ import grpc
 import numpy as np
 import numpy.typing as npt
 
-from floe.columns import feature_arrays, feature_matrix, column_array
+from floe.columns import column_array, declared_dims, feature_arrays, feature_matrix
 from floe.errors import FloeError, from_rpc_error
 from floe.v1 import training_pb2
 
@@ -497,7 +497,11 @@ class TrainingData(NamedTuple):
         entity rows) as numpy, with the conventions of feature_arrays()."""
         if name not in self.table.column_names:
             raise KeyError(f"no column {name!r}; columns: {self.table.column_names}")
-        return column_array(self.table.column(name), name)
+        return column_array(
+            self.table.column(name),
+            name,
+            dim=declared_dims(self.table.schema).get(name),
+        )
 
     def __repr__(self) -> str:
         return (

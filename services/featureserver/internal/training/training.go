@@ -53,6 +53,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"sort"
 	"sync"
 	"time"
@@ -403,6 +404,10 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
+// VectorDimKey is the field metadata key holding the dimension of a float_vector
+// feature column (a list of float32) in Retrieve's output.
+const VectorDimKey = "floe.dim"
+
 // OutputSchema returns the schema Retrieve writes for entity rows of schema
 // entitySchema (without the manifest metadata).
 func OutputSchema(entitySchema *arrow.Schema, refs []registry.FeatureRef) *arrow.Schema {
@@ -410,7 +415,13 @@ func OutputSchema(entitySchema *arrow.Schema, refs []registry.FeatureRef) *arrow
 	var views []*registry.FeatureView
 	seen := map[string]bool{}
 	for _, r := range refs {
-		fields = append(fields, arrow.Field{Name: ColumnName(r), Type: columnType(r), Nullable: true})
+		f := arrow.Field{Name: ColumnName(r), Type: columnType(r), Nullable: true}
+		// A list type carries no length: the field says the vectors' dimension, so
+		// a reader knows it even when every value is null.
+		if t, dim := r.Output(); t == registry.TypeFloatVector {
+			f.Metadata = arrow.NewMetadata([]string{VectorDimKey}, []string{strconv.Itoa(dim)})
+		}
+		fields = append(fields, f)
 		if !seen[r.View.Name] {
 			seen[r.View.Name] = true
 			views = append(views, r.View)

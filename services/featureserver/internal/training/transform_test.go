@@ -49,6 +49,13 @@ func TestTransformedService(t *testing.T) {
 	if v, ok := got.Schema().Metadata().GetValue("floe.feature_columns"); !ok || json.Unmarshal([]byte(v), &meta) != nil || !slices.Equal(meta, cols) {
 		t.Errorf("floe.feature_columns metadata %q, want %q", v, cols)
 	}
+	// The vector column says its dimension; the others carry no field metadata.
+	for _, f := range got.Schema().Fields() {
+		dim, ok := f.Metadata.GetValue(VectorDimKey)
+		if want := f.Name == "user_profile__emb"; ok != want || (want && dim != "2") {
+			t.Errorf("column %s: %s metadata %q (set %v)", f.Name, VectorDimKey, dim, ok)
+		}
+	}
 	byName := func(name string) int {
 		idx := got.Schema().FieldIndices(name)
 		if len(idx) != 1 {

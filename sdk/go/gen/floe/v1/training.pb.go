@@ -261,7 +261,9 @@ type isGetHistoricalFeaturesResponse_Payload interface {
 }
 
 type GetHistoricalFeaturesResponse_ArrowIpcChunk struct {
-	// Consecutive pieces of one Arrow IPC stream; concatenate them.
+	// Consecutive pieces of one Arrow IPC stream; concatenate them. A float_vector
+	// feature is a list<float32> column whose field metadata "floe.dim" is its
+	// dimension.
 	ArrowIpcChunk []byte `protobuf:"bytes,1,opt,name=arrow_ipc_chunk,json=arrowIpcChunk,proto3,oneof"`
 }
 

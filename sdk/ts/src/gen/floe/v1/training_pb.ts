@@ -107,7 +107,9 @@ export type GetHistoricalFeaturesResponse = Message<"floe.v1.GetHistoricalFeatur
    */
   payload: {
     /**
-     * Consecutive pieces of one Arrow IPC stream; concatenate them.
+     * Consecutive pieces of one Arrow IPC stream; concatenate them. A float_vector
+     * feature is a list<float32> column whose field metadata "floe.dim" is its
+     * dimension.
      *
      * @generated from field: bytes arrow_ipc_chunk = 1;
      */
