@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -104,5 +105,42 @@ func TestFitWorkflow(t *testing.T) {
 	}
 	if present == 0 {
 		t.Errorf("no transformed value served: %v", res.Msg.Columns)
+	}
+
+	// --check refits from the snapshots the lock records, not the current ones:
+	// after another commit the lock still reproduces.
+	lockPath := filepath.Join(specs, "fraud.lock.yaml")
+	p.must("ingest", "--config", p.config, "--view", "card_activity", "--file", files["card_activity"])
+	if out := p.must("fit", "--config", p.config, "--check"); !strings.Contains(out, "ok "+lockPath+": reproduced from") {
+		t.Errorf("fit --check printed:\n%s", out)
+	}
+	// A hand-edited parameter, and a snapshot that no longer exists, fail it.
+	for _, tc := range []struct {
+		name    string
+		pattern *regexp.Regexp
+		new     string
+		want    []string
+	}{
+		{"edited", regexp.MustCompile(`standardize: \{mean: `), "standardize: {mean: 1", []string{"differs from a refit", "- ", "+ ", "standardize"}},
+		{"snapshot gone", regexp.MustCompile(`fraud\.card_activity: \d+`), "fraud.card_activity: 12345", []string{"cannot be reproduced"}},
+	} {
+		if !tc.pattern.Match(lock) {
+			t.Fatalf("%s: lock lacks %s", tc.name, tc.pattern)
+		}
+		if err := os.WriteFile(lockPath, tc.pattern.ReplaceAll(lock, []byte(tc.new)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, errOut, err := p.run("fit", "--config", p.config, "--check")
+		if err == nil {
+			t.Errorf("%s: fit --check passed", tc.name)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%s: fit --check stderr lacks %q:\n%s", tc.name, w, errOut)
+			}
+		}
+	}
+	if err := os.WriteFile(lockPath, lock, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

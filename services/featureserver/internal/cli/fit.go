@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"gopkg.in/yaml.v3"
 
 	"floe.dev/floe/services/featureserver/internal/fit"
 	"floe.dev/floe/services/featureserver/internal/offline"
@@ -24,8 +27,12 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var pins stringList
 	fs.Var(&pins, "snapshot", "pin a table's snapshot, as namespace.table=ID (repeatable; default: each table's current snapshot)")
 	dryRun := fs.Bool("dry-run", false, "print the fitted parameters without writing lock files")
+	check := fs.Bool("check", false, "refit from the snapshots each lock file records and fail unless every lock is reproduced exactly (writes nothing; for CI)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *check && (len(pins) > 0 || *dryRun) {
+		return fmt.Errorf("%w: --check refits from the snapshots the lock files record; it takes no --snapshot or --dry-run", errUsage)
 	}
 	snaps := map[string]int64{}
 	for _, p := range pins {
@@ -55,6 +62,9 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			bars[table] = newProgress(stderr, "reading "+table)
 		}
 		bars[table].rows(rows)
+	}
+	if *check {
+		return checkLocks(ctx, cfg.Specs, files, store, report, stdout)
 	}
 	locks, err := fit.Fit(ctx, files, store, fit.Options{Snapshots: snaps, Progress: report}, !*dryRun)
 	if errors.Is(err, fit.ErrNothingToFit) {
@@ -94,4 +104,112 @@ func summary(s transform.Step) string {
 		return fmt.Sprintf("bucketize(%d boundaries: %v …)", len(s.Boundaries), s.Boundaries[:8])
 	}
 	return s.String()
+}
+
+// checkLocks refits every spec with fitted steps from the snapshots its lock file
+// records, without writing, and compares the result with the lock on disk (all but
+// its fitted_at stamp). It fails naming each lock that is missing, stale (the spec
+// changed since), differs, or can no longer be reproduced because a snapshot it
+// records has expired.
+func checkLocks(ctx context.Context, dir string, files map[string][]byte, store *offline.Store, progress func(string, int64), stdout io.Writer) error {
+	pins := map[string]int64{}
+	pinnedBy := map[string]string{}
+	var lockPaths []string
+	for path, content := range files {
+		if !registry.IsLockPath(path) {
+			continue
+		}
+		lockPaths = append(lockPaths, path)
+		var l struct {
+			Snapshots map[string]int64 `yaml:"snapshots"`
+		}
+		if err := yaml.Unmarshal(content, &l); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		for table, id := range l.Snapshots {
+			if prev, ok := pins[table]; ok && prev != id {
+				return fmt.Errorf("%s and %s were fitted on different snapshots of %s (%d and %d); --check refits every spec from one snapshot per table: refit them together with floe fit",
+					pinnedBy[table], path, table, prev, id)
+			}
+			pins[table], pinnedBy[table] = id, path
+		}
+	}
+	slices.Sort(lockPaths)
+	locks, err := fit.Fit(ctx, files, store, fit.Options{Snapshots: pins, Progress: progress}, false)
+	switch {
+	case errors.Is(err, fit.ErrNothingToFit):
+		if len(lockPaths) > 0 {
+			return fmt.Errorf("no step in %s is marked fitted: true, yet %s exist: delete them", dir, strings.Join(lockPaths, ", "))
+		}
+		return fmt.Errorf("%w in %s", err, dir)
+	case errors.Is(err, offline.ErrNoSuchSnapshot):
+		return fmt.Errorf("the locks cannot be reproduced: a snapshot they record is gone (expired or rolled back): %w; refit with floe fit and commit the new locks", err)
+	case err != nil:
+		return err
+	}
+	var problems []string
+	produced := map[string]bool{}
+	for _, l := range locks {
+		produced[l.Path] = true
+		have, ok := files[l.Path]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("%s is missing: run floe fit", l.Path))
+		case !bytes.Equal(withoutFittedAt(have), withoutFittedAt(l.Content)):
+			problems = append(problems, fmt.Sprintf("%s differs from a refit on its snapshots (the spec changed since, or the lock was edited):\n%s", l.Path, lineDiff(have, l.Content)))
+		default:
+			fmt.Fprintf(stdout, "ok %s: reproduced from", l.Path)
+			for _, t := range slices.Sorted(maps.Keys(l.Snapshots)) {
+				fmt.Fprintf(stdout, " %s@%d", t, l.Snapshots[t])
+			}
+			fmt.Fprintln(stdout)
+		}
+	}
+	for _, path := range lockPaths {
+		if !produced[path] {
+			problems = append(problems, fmt.Sprintf("%s belongs to no spec with fitted steps: delete it", path))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%d lock file(s) not reproduced:\n  %s", len(problems), strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+// withoutFittedAt drops a lock's fitted_at line: when a fit ran is no parameter.
+func withoutFittedAt(lock []byte) []byte {
+	var out []byte
+	for line := range bytes.Lines(lock) {
+		if !bytes.HasPrefix(line, []byte("fitted_at:")) {
+			out = append(out, line...)
+		}
+	}
+	return out
+}
+
+// lineDiff lists the lines only the lock on disk has (-) and only the refit has
+// (+), fitted_at aside, in their files' order.
+func lineDiff(have, want []byte) string {
+	count := func(b []byte) map[string]int {
+		m := map[string]int{}
+		for line := range bytes.Lines(withoutFittedAt(b)) {
+			m[string(bytes.TrimRight(line, "\n"))]++
+		}
+		return m
+	}
+	inHave, inWant := count(have), count(want)
+	var b strings.Builder
+	emit := func(src []byte, other map[string]int, sign string) {
+		for line := range bytes.Lines(withoutFittedAt(src)) {
+			l := string(bytes.TrimRight(line, "\n"))
+			if other[l] > 0 {
+				other[l]--
+				continue
+			}
+			fmt.Fprintf(&b, "    %s %s\n", sign, l)
+		}
+	}
+	emit(have, maps.Clone(inWant), "-")
+	emit(want, maps.Clone(inHave), "+")
+	return strings.TrimRight(b.String(), "\n")
 }
