@@ -16,6 +16,7 @@ import (
 	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
 	"floe.dev/floe/services/featureserver/internal/materialize"
 	"floe.dev/floe/services/featureserver/internal/offline"
+	"floe.dev/floe/services/featureserver/internal/online"
 	"floe.dev/floe/services/featureserver/internal/registry"
 	"floe.dev/floe/services/featureserver/internal/server"
 	"floe.dev/floe/services/featureserver/internal/serving"
@@ -129,10 +130,27 @@ func materializeLocal(ctx context.Context, cfgPath string, names []string, follo
 		return mat.Materialize(ctx, views, throttled)
 	}
 	fmt.Fprintf(os.Stderr, "following %d views every %s; Ctrl-C stops\n", len(views), cfg.Materialize.Interval)
-	mat.Follow(ctx, views, cfg.Materialize.Interval, func(p materialize.Progress) {
+	progress := func(p materialize.Progress) {
 		if !p.UpToDate {
 			throttled(p)
 		}
-	}, nil)
+	}
+	leaser := online.LeaserOf(on)
+	if !cfg.Materialize.Lease || leaser == nil {
+		mat.Follow(ctx, views, cfg.Materialize.Interval, progress, nil)
+		return nil
+	}
+	// Followers of the same views (servers, other floe materialize --follow)
+	// take turns through a lease in the online store.
+	holder := materialize.NewHolderID()
+	mat.FollowLeased(ctx, materialize.Lease{Leaser: leaser, Name: materialize.LeaseName(views), Holder: holder, TTL: cfg.Materialize.LeaseTTL,
+		OnChange: func(leader bool, by string) {
+			switch {
+			case leader:
+				fmt.Fprintf(os.Stderr, "holding the materialization lease (%s): publishing\n", holder)
+			case by != "":
+				fmt.Fprintf(os.Stderr, "standing by: %s holds the materialization lease and publishes\n", by)
+			}
+		}}, views, cfg.Materialize.Interval, progress, nil)
 	return nil
 }

@@ -102,6 +102,13 @@ type Materialize struct {
 	Follow bool `yaml:"follow" env:"FLOE_MATERIALIZE_FOLLOW"`
 	// Interval between two polls of the catalog for new snapshots.
 	Interval time.Duration `yaml:"interval" env:"FLOE_MATERIALIZE_INTERVAL"`
+	// Lease makes the followers of one shared online store (Redis) take turns:
+	// one holds a lease in the store and follows, the others stand by and take
+	// over when it stops or stops renewing the lease. Off, every follower works.
+	Lease bool `yaml:"lease" env:"FLOE_MATERIALIZE_LEASE"`
+	// LeaseTTL is how long a follower that stopped renewing keeps the lease: the
+	// longest a crash leaves snapshots unpublished.
+	LeaseTTL time.Duration `yaml:"lease_ttl" env:"FLOE_MATERIALIZE_LEASE_TTL"`
 }
 
 // Training configures historical retrieval (TrainingService) in the server.
@@ -132,7 +139,7 @@ func Default() Config {
 			L1:     L1{MaxEntries: 100_000, TTL: time.Second},
 		},
 		Serving:     Serving{MaxEntities: 1000, Timeout: 2 * time.Second, NegativeCacheTTL: time.Second},
-		Materialize: Materialize{Follow: true, Interval: time.Second},
+		Materialize: Materialize{Follow: true, Interval: time.Second, Lease: true, LeaseTTL: 10 * time.Second},
 		Training:    Training{MaxConcurrent: 1},
 		Log:         Log{Level: "info", Format: "text"},
 	}
@@ -302,6 +309,9 @@ func (c *Config) resolve() error {
 	}
 	if c.Materialize.Interval <= 0 {
 		bad("materialize.interval (FLOE_MATERIALIZE_INTERVAL) must be positive")
+	}
+	if c.Materialize.LeaseTTL < 300*time.Millisecond {
+		bad("materialize.lease_ttl (FLOE_MATERIALIZE_LEASE_TTL) must be at least 300ms (it is renewed every third of it)")
 	}
 	if c.Training.MaxConcurrent <= 0 {
 		bad("training.max_concurrent (FLOE_TRAINING_MAX_CONCURRENT) must be positive")

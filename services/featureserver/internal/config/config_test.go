@@ -53,7 +53,7 @@ func TestLoadFileAndEnv(t *testing.T) {
 	if c.Training.MaxConcurrent != 3 {
 		t.Errorf("training.max_concurrent from the env: %+v", c.Training)
 	}
-	if !c.Materialize.Follow || c.Materialize.Interval != time.Second {
+	if !c.Materialize.Follow || c.Materialize.Interval != time.Second || !c.Materialize.Lease || c.Materialize.LeaseTTL != 10*time.Second {
 		t.Errorf("materialize defaults: %+v", c.Materialize)
 	}
 	if c.Catalog.URI != "file:"+filepath.Join(dir, "data", "catalog.db") || c.Catalog.Warehouse != "file://"+filepath.Join(dir, "data", "warehouse") {
@@ -71,6 +71,7 @@ func TestLoadRejects(t *testing.T) {
 		{"bad values", "specs: specs\nonline: {type: redis}\ncatalog: {type: hive}\n", map[string]string{"FLOE_LISTEN": "8080"},
 			[]string{"listen (FLOE_LISTEN) \"8080\" is not host:port", "online.redis.addrs (FLOE_REDIS_ADDRS) is required", "catalog.type (FLOE_CATALOG_TYPE) \"hive\""}},
 		{"bad env", "specs: specs\n", map[string]string{"FLOE_MAX_ENTITIES": "many"}, []string{"FLOE_MAX_ENTITIES=\"many\": want an integer"}},
+		{"lease too short", "specs: specs\n", map[string]string{"FLOE_MATERIALIZE_LEASE_TTL": "100ms"}, []string{"materialize.lease_ttl (FLOE_MATERIALIZE_LEASE_TTL) must be at least 300ms"}},
 		{"no retrieval allowed", "specs: specs\ntraining: {max_concurrent: 0}\n", nil, []string{"training.max_concurrent (FLOE_TRAINING_MAX_CONCURRENT) must be positive"}},
 		{"missing specs", "specs: nowhere\n", nil, []string{"specs (FLOE_SPECS)"}},
 		{"rest needs url", "specs: specs\ncatalog: {type: rest}\n", nil, []string{"catalog.uri (FLOE_CATALOG_URI) must be the REST catalog's http(s) URL"}},

@@ -75,11 +75,17 @@ func (e *env) commit(mode offline.IngestMode, rows ...string) int64 {
 // snapshot each came from.
 func (e *env) online(ids ...int) (map[int]int64, map[int]int64) {
 	e.t.Helper()
+	return e.onlineIn(e.store, ids...)
+}
+
+// onlineIn is online over another store.
+func (e *env) onlineIn(store online.Store, ids ...int) (map[int]int64, map[int]int64) {
+	e.t.Helper()
 	keys := make([]string, len(ids))
 	for i, id := range ids {
 		keys[i] = online.Key("v", fmt.Sprint(id))
 	}
-	vals, err := e.store.Get(context.Background(), keys)
+	vals, err := store.Get(context.Background(), keys)
 	if err != nil {
 		e.t.Fatal(err)
 	}

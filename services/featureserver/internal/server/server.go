@@ -45,6 +45,14 @@ type Server struct {
 	// answers 503 meanwhile so a load balancer does not route reads to an empty store.
 	warming atomic.Bool
 	warmErr atomic.Pointer[error]
+	// lease, when not nil, is this server's part in the materialization lease.
+	lease atomic.Pointer[leaseState]
+}
+
+// leaseState is whether this server holds the materialization lease, and who does.
+type leaseState struct {
+	Role   string `json:"role"`             // "leader" or "standby"
+	Holder string `json:"holder,omitempty"` // the leader, when known
 }
 
 // New loads the registry, opens the stores and builds the handlers. A spec error
@@ -213,7 +221,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"ready": ready, "degraded": degraded, "checks": checks, "registry_version": s.reg.Version})
+	body := map[string]any{"ready": ready, "degraded": degraded, "checks": checks, "registry_version": s.reg.Version}
+	if l := s.lease.Load(); l != nil {
+		body["materialization_lease"] = l
+	}
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // Run serves on cfg.Listen until ctx is cancelled, then shuts down gracefully:
@@ -267,11 +279,13 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 	return err
 }
 
-// follow publishes every new snapshot of every view until ctx ends.
+// follow publishes every new snapshot of every view until ctx ends: always with
+// the in-process store, and while this server holds the materialization lease
+// with a store several servers share (unless materialize.lease is off).
 func (s *Server) follow(ctx context.Context) {
 	start := time.Now()
 	first := true
-	s.mat.Follow(ctx, s.reg.FeatureViews, s.cfg.Materialize.Interval, s.logProgress, func(err error) {
+	passDone := func(err error) {
 		if err != nil {
 			s.warmErr.Store(&err)
 		} else {
@@ -284,7 +298,27 @@ func (s *Server) follow(ctx context.Context) {
 				s.log.Info("online store in step with Iceberg", "duration", time.Since(start).Round(time.Millisecond))
 			}
 		}
-	})
+	}
+	leaser := online.LeaserOf(s.online)
+	if !s.cfg.Materialize.Lease || leaser == nil {
+		s.mat.Follow(ctx, s.reg.FeatureViews, s.cfg.Materialize.Interval, s.logProgress, passDone)
+		return
+	}
+	holder := materialize.NewHolderID()
+	lease := materialize.Lease{Leaser: leaser, Name: materialize.LeaseName(s.reg.FeatureViews), Holder: holder, TTL: s.cfg.Materialize.LeaseTTL,
+		OnChange: func(leader bool, by string) {
+			if leader {
+				s.lease.Store(&leaseState{Role: "leader", Holder: holder})
+				s.log.Info("materialization: this server follows Iceberg and publishes new snapshots", "holder", holder)
+				return
+			}
+			s.lease.Store(&leaseState{Role: "standby", Holder: by})
+			s.warmErr.Store(nil) // the leader's passes are its own to report
+			if by != "" {
+				s.log.Info("materialization: standing by; another server publishes new snapshots", "leader", by, "lease_ttl", s.cfg.Materialize.LeaseTTL)
+			}
+		}}
+	s.mat.FollowLeased(ctx, lease, s.reg.FeatureViews, s.cfg.Materialize.Interval, s.logProgress, passDone)
 }
 
 func (s *Server) logProgress(p materialize.Progress) {

@@ -70,6 +70,7 @@ var cases = []struct {
 	{"ContextCanceled", testContextCanceled},
 	{"ContextDeadlineExceeded", testContextDeadlineExceeded},
 	{"Ping", testPing},
+	{"Lease", testLease},
 }
 
 // keys makes the keys of one subtest.
@@ -513,5 +514,59 @@ func testContextDeadlineExceeded(t *testing.T, s online.Store, k keys) {
 func testPing(t *testing.T, s online.Store, _ keys) {
 	if err := s.Ping(testCtx(t)); err != nil {
 		t.Errorf("Ping: %v", err)
+	}
+}
+
+func testLease(t *testing.T, s online.Store, k keys) {
+	l := online.LeaserOf(s)
+	if l == nil {
+		t.Skipf("%T is private to its process and grants no leases", s)
+	}
+	ctx := testCtx(t)
+	name := k.view
+	t.Cleanup(func() { _ = l.Release(context.Background(), name, "a") })
+	lease := func(holder string, ttl time.Duration) (bool, string) {
+		t.Helper()
+		held, by, err := l.Lease(ctx, name, holder, ttl)
+		if err != nil {
+			t.Fatalf("Lease(%s): %v", holder, err)
+		}
+		return held, by
+	}
+	if held, by := lease("a", time.Minute); !held || by != "a" {
+		t.Fatalf("a free lease: held %v by %q", held, by)
+	}
+	if held, by := lease("b", time.Minute); held || by != "a" {
+		t.Fatalf("b asked for a's lease: held %v by %q", held, by)
+	}
+	if held, _ := lease("a", time.Minute); !held {
+		t.Fatal("a could not extend its own lease")
+	}
+	// Releasing a lease one does not hold changes nothing.
+	if err := l.Release(ctx, name, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if held, by := lease("b", time.Minute); held || by != "a" {
+		t.Fatalf("after b released a's lease: held %v by %q", held, by)
+	}
+	if err := l.Release(ctx, name, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if held, by := lease("b", time.Minute); !held || by != "b" {
+		t.Fatalf("after a released: held %v by %q", held, by)
+	}
+	// A lease that is not extended runs out; nothing to wait on but the clock.
+	if held, _ := lease("b", 20*time.Millisecond); !held {
+		t.Fatal("b could not shorten its own lease")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if held, _ := lease("a", time.Minute); held {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("b's lease did not run out 10s after its ttl")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
