@@ -53,8 +53,8 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strconv"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
