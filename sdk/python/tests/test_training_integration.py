@@ -169,3 +169,22 @@ def test_unknown_service_is_invalid(client):
     rows = {"user_id": [1], "event_time": [now_utc()]}
     with pytest.raises(floe.InvalidArgument, match="unknown feature service"):
         client.stream_training_data("no_such_service", rows, timeout=30)
+
+
+def test_progress_reports_reading_then_writing(client, many_rows, capsys):
+    events: list[floe.RetrievalProgress] = []
+    data = client.get_training_data(
+        PricingAgentV1.NAME, many_rows, timeout=120, progress=events.append
+    )
+    assert data.table.num_rows == MANY
+    reading = [i for i, e in enumerate(events) if e.phase == "reading"]
+    writing = [e for e in events if e.phase == "writing"]
+    assert {events[i].view for i in reading} == {"user_profile", "user_behavior"}
+    assert writing and max(reading) < events.index(writing[0])
+    assert [e.rows for e in writing] == sorted(e.rows for e in writing)
+    assert writing[-1].rows == writing[-1].total_rows == MANY
+
+    client.get_training_data(PricingAgentV1.NAME, many_rows, timeout=120, progress=True)
+    assert f"floe: sending rows: {MANY:,} of {MANY:,}\n" in capsys.readouterr().err
+    with pytest.raises(TypeError, match="progress"):
+        client.get_training_data(PricingAgentV1.NAME, many_rows, progress="yes")

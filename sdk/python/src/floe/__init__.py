@@ -20,7 +20,13 @@ from floe.errors import (
     Unavailable,
 )
 from floe.online import OnlineFeatures
-from floe.training import EntityTable, TrainingData, TrainingStream
+from floe.training import (
+    EntityTable,
+    RetrievalProgress,
+    TrainingData,
+    TrainingStream,
+    print_progress,
+)
 
 __all__ = [
     "Client",
@@ -29,12 +35,14 @@ __all__ = [
     "InvalidArgument",
     "NotFound",
     "OnlineFeatures",
+    "RetrievalProgress",
     "TrainingData",
     "TrainingStream",
     "EntityTable",
     "Unavailable",
     "build_request",
     "parse_target",
+    "print_progress",
 ]
 
 __version__ = "0.1.0"

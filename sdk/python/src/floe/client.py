@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Union
 from urllib.parse import urlsplit
 
@@ -18,7 +18,13 @@ import numpy as np
 
 from floe.errors import InvalidArgument, from_rpc_error
 from floe.online import OnlineFeatures
-from floe.training import EntityTable, TrainingData, TrainingStream
+from floe.training import (
+    EntityTable,
+    RetrievalProgress,
+    TrainingData,
+    TrainingStream,
+    progress_callback,
+)
 from floe.v1 import (
     training_pb2,
     training_pb2_grpc,
@@ -355,6 +361,7 @@ class Client:
         entity_rows: Any,
         snapshot_ids: Mapping[str, int] | None = None,
         timeout: float | None = None,
+        progress: Callable[[RetrievalProgress], None] | bool | None = None,
     ) -> TrainingStream:
         """Starts building point-in-time correct training data on the server and
         returns its record batches as they arrive.
@@ -376,6 +383,9 @@ class Client:
             snapshot_ids: Iceberg snapshot per view to read, e.g. a previous
                 manifest's ``snapshot_ids``, to rebuild that dataset exactly.
             timeout: Seconds for the whole call, reading included.
+            progress: Called with a RetrievalProgress as the server reports
+                what it does (waiting its turn, reading each view, sending
+                rows); True prints a status line on stderr (print_progress).
 
         Returns:
             A TrainingStream: iterate it for pyarrow RecordBatches; it knows the
@@ -388,6 +398,7 @@ class Client:
         """
         import pyarrow as pa  # optional dependency: pip install 'floe[training]'
 
+        on_progress = progress_callback(progress)
         if isinstance(entity_rows, str):
             entity_rows = EntityTable(entity_rows)
         columns: list[str] | None = None
@@ -409,7 +420,7 @@ class Client:
         # The server answers once it has joined every row; meanwhile, hold no
         # second copy of the entity rows (the call keeps what it sends).
         del request
-        return TrainingStream(call, columns, rows)
+        return TrainingStream(call, columns, rows, on_progress)
 
     def get_training_data(
         self,
@@ -417,6 +428,7 @@ class Client:
         entity_rows: Any,
         snapshot_ids: Mapping[str, int] | None = None,
         timeout: float | None = None,
+        progress: Callable[[RetrievalProgress], None] | bool | None = None,
     ) -> TrainingData:
         """Builds point-in-time correct training data and reads it into memory.
 
@@ -432,7 +444,11 @@ class Client:
             features as a matrix in the service's order.
         """
         with self.stream_training_data(
-            service_or_features, entity_rows, snapshot_ids=snapshot_ids, timeout=timeout
+            service_or_features,
+            entity_rows,
+            snapshot_ids=snapshot_ids,
+            timeout=timeout,
+            progress=progress,
         ) as stream:
             return stream.read_all()
 

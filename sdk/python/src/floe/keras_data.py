@@ -229,6 +229,7 @@ class TrainingDataset(keras.utils.PyDataset):
         snapshot_ids: Mapping[str, int] | None = None,
         timeout: float | None = None,
         spool_dir: str | None = None,
+        progress: Any = None,
         **options: Any,
     ) -> TrainingDataset:
         """Builds the training data on the server and spools it to disk.
@@ -238,8 +239,8 @@ class TrainingDataset(keras.utils.PyDataset):
         which closing the dataset deletes.
 
         Args:
-            client, service_or_features, entity_rows, snapshot_ids, timeout: As
-                Client.stream_training_data.
+            client, service_or_features, entity_rows, snapshot_ids, timeout,
+                progress: As Client.stream_training_data.
             labels, sample_weight: As the constructor.
             spool_dir: Directory of the spool file (default: the system's
                 temporary directory).
@@ -271,7 +272,11 @@ class TrainingDataset(keras.utils.PyDataset):
             }
             _check_label_columns(table.schema, names, (), nulls, "entity rows")
         with client.stream_training_data(
-            service_or_features, table, snapshot_ids=snapshot_ids, timeout=timeout
+            service_or_features,
+            table,
+            snapshot_ids=snapshot_ids,
+            timeout=timeout,
+            progress=progress,
         ) as stream:
             data = stream.spool(spool_dir)
         try:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import grpc
@@ -38,12 +38,81 @@ if TYPE_CHECKING:
 
     from floe.spool import SpooledTrainingData
 
-__all__ = ["FEATURE_COLUMNS_KEY", "TrainingData", "TrainingStream"]
+__all__ = [
+    "FEATURE_COLUMNS_KEY",
+    "RetrievalProgress",
+    "TrainingData",
+    "TrainingStream",
+    "print_progress",
+]
 
 FEATURE_COLUMNS_KEY = b"floe.feature_columns"
 """Schema metadata key naming the feature columns, as a JSON list of names."""
 
 _VIEW_TIME_SUFFIX = "__event_time"
+
+
+@dataclasses.dataclass(frozen=True)
+class RetrievalProgress:
+    """What the server is doing while it builds training data.
+
+    The server joins every row before it sends the first, so a large request
+    spends a while reading; these reports come meanwhile (a few per second at
+    most) and as the rows are sent.
+
+    Attributes:
+        phase: ``"queued"`` (waiting for another retrieval to finish: the
+            server runs ``training.max_concurrent`` at once), ``"reading"``
+            (a view's rows from Iceberg) or ``"writing"`` (sending rows).
+        view: The view being read (phase ``"reading"``).
+        rows: Rows of ``view`` read so far, or rows sent so far.
+        total_rows: Rows to send in all (phase ``"writing"``).
+    """
+
+    phase: str
+    view: str = ""
+    rows: int = 0
+    total_rows: int = 0
+
+    def __str__(self) -> str:
+        if self.phase == "queued":
+            return "waiting for another retrieval to finish"
+        if self.phase == "reading":
+            return f"reading {self.view}: {self.rows:,} rows"
+        if self.phase == "writing":
+            return f"sending rows: {self.rows:,} of {self.total_rows:,}"
+        return self.phase
+
+
+_PHASES = {
+    training_pb2.RetrievalProgress.PHASE_QUEUED: "queued",
+    training_pb2.RetrievalProgress.PHASE_READING: "reading",
+    training_pb2.RetrievalProgress.PHASE_WRITING: "writing",
+}
+
+
+def print_progress(p: RetrievalProgress) -> None:
+    """A progress callback keeping one status line on stderr (``progress=True``)."""
+    import sys
+
+    end = "\n" if p.phase == "writing" and p.rows >= p.total_rows else ""
+    sys.stderr.write(f"\r\x1b[2Kfloe: {p}{end}")
+    sys.stderr.flush()
+
+
+ProgressCallback = Callable[[RetrievalProgress], None]
+
+
+def progress_callback(progress: ProgressCallback | bool | None) -> ProgressCallback | None:
+    """Resolves a ``progress`` argument: a callable, True for print_progress,
+    or None/False for none."""
+    if progress is True:
+        return print_progress
+    if progress is None or progress is False:
+        return None
+    if not callable(progress):
+        raise TypeError(f"progress must be a callable or a bool, not {type(progress).__name__}")
+    return progress
 
 
 class _ResponseReader(io.RawIOBase):
@@ -55,9 +124,14 @@ class _ResponseReader(io.RawIOBase):
     out.
     """
 
-    def __init__(self, responses: Iterator[training_pb2.GetHistoricalFeaturesResponse]):
+    def __init__(
+        self,
+        responses: Iterator[training_pb2.GetHistoricalFeaturesResponse],
+        on_progress: ProgressCallback | None = None,
+    ):
         super().__init__()
         self._responses = responses
+        self._on_progress = on_progress
         self._data = b""
         self._pos = 0
         self._offset = 0  # bytes handed out so far
@@ -92,6 +166,14 @@ class _ResponseReader(io.RawIOBase):
                 self.manifest = msg.manifest
             elif which == "arrow_ipc_chunk":
                 self._data, self._pos = msg.arrow_ipc_chunk, 0
+            elif which == "progress":
+                if self._on_progress is not None:
+                    p = msg.progress
+                    self._on_progress(
+                        RetrievalProgress(
+                            _PHASES.get(p.phase, "unknown"), p.view, p.rows, p.total_rows
+                        )
+                    )
             else:
                 self.error = FloeError(
                     f"unexpected GetHistoricalFeatures message ({which}); "
@@ -274,9 +356,11 @@ class TrainingStream:
         call: Any,
         request_columns: Sequence[str] | None,
         num_rows: int | None,
+        progress: ProgressCallback | None = None,
     ) -> None:
         """Starts reading call (the response iterator of GetHistoricalFeatures)
-        and waits for the schema.
+        and waits for the schema, telling progress (if set) what the server
+        reports meanwhile and as the rows come.
 
         Raises:
             FloeError: The call failed (InvalidArgument for a bad request, e.g.
@@ -286,7 +370,7 @@ class TrainingStream:
         import pyarrow as pa
 
         self._call = call
-        self._source = _ResponseReader(call)
+        self._source = _ResponseReader(call, progress)
         self.request_columns = (
             tuple(request_columns) if request_columns is not None else None
         )

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
 	"connectrpc.com/connect"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -68,15 +70,16 @@ func NewTrainingHandler(reg *registry.Registry, src training.Source, opts ...Tra
 	return h
 }
 
-// acquire takes a retrieval slot, waiting for one if all are taken; the caller
-// must call the returned release.
-func (h *TrainingHandler) acquire(ctx context.Context) (release func(), err error) {
+// acquire takes a retrieval slot, waiting for one if all are taken (after
+// calling queued); the caller must call the returned release.
+func (h *TrainingHandler) acquire(ctx context.Context, queued func()) (release func(), err error) {
 	select {
 	case h.slots <- struct{}{}:
 		return func() { <-h.slots }, nil
 	default:
 	}
 	slog.InfoContext(ctx, "historical features: waiting for a running retrieval to finish", "max_concurrent", cap(h.slots))
+	queued()
 	if h.waiting != nil {
 		h.waiting()
 	}
@@ -116,8 +119,20 @@ func (h *TrainingHandler) GetHistoricalFeatures(ctx context.Context, req *connec
 	if req.Msg.GetEntityTable() != nil && len(req.Msg.GetEntityRowsArrowIpc()) > 0 {
 		return toConnect(invalid("set entity_rows_arrow_ipc or entity_table, not both"))
 	}
+	// Chunks and progress go out from Retrieve's goroutine, progress also from its
+	// view readers; one at a time.
+	var sendMu sync.Mutex
+	send := func(m *floev1.GetHistoricalFeaturesResponse) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		return stream.Send(m)
+	}
+	progress := newProgressSender(send)
+	tr.Progress = progress.report
 	// The request is well formed so far: wait for a slot before opening anything.
-	release, err := h.acquire(ctx)
+	release, err := h.acquire(ctx, func() {
+		progress.send(&floev1.RetrievalProgress{Phase: floev1.RetrievalProgress_PHASE_QUEUED})
+	})
 	if err != nil {
 		return err
 	}
@@ -148,7 +163,7 @@ func (h *TrainingHandler) GetHistoricalFeatures(ctx context.Context, req *connec
 		tr.Entities = rdr
 	}
 	w := &chunkWriter{send: func(b []byte) error {
-		return stream.Send(&floev1.GetHistoricalFeaturesResponse{Payload: &floev1.GetHistoricalFeaturesResponse_ArrowIpcChunk{ArrowIpcChunk: b}})
+		return send(&floev1.GetHistoricalFeaturesResponse{Payload: &floev1.GetHistoricalFeaturesResponse_ArrowIpcChunk{ArrowIpcChunk: b}})
 	}}
 	m, err := training.Retrieve(ctx, h.src, tr, w)
 	if err == nil {
@@ -160,7 +175,7 @@ func (h *TrainingHandler) GetHistoricalFeatures(ctx context.Context, req *connec
 	if err != nil {
 		return toConnect(fmt.Errorf("historical features: %w", err))
 	}
-	return stream.Send(&floev1.GetHistoricalFeaturesResponse{Payload: &floev1.GetHistoricalFeaturesResponse_Manifest{Manifest: &floev1.DatasetManifest{
+	return send(&floev1.GetHistoricalFeaturesResponse{Payload: &floev1.GetHistoricalFeaturesResponse_Manifest{Manifest: &floev1.DatasetManifest{
 		SnapshotIds: m.Snapshots, SpecHash: m.SpecHash, RegistryVersion: m.RegistryVersion,
 		FeatureService: m.FeatureService, Features: m.Features, Columns: m.Columns, EntityRows: m.EntityRows,
 		EntityTable: entityTable,
@@ -196,4 +211,48 @@ func (w *chunkWriter) flush() error {
 	err := w.send(w.buf)
 	w.buf = nil // the sent slice now belongs to the message
 	return err
+}
+
+// progressEvery is the least time between two progress messages of one phase (and
+// view): enough for a progress bar, a negligible part of the stream.
+const progressEvery = 250 * time.Millisecond
+
+// progressSender turns Retrieve's progress reports into messages, throttled.
+type progressSender struct {
+	sendMsg func(*floev1.GetHistoricalFeaturesResponse) error
+	mu      sync.Mutex
+	last    map[string]time.Time // by phase and view
+}
+
+func newProgressSender(send func(*floev1.GetHistoricalFeaturesResponse) error) *progressSender {
+	return &progressSender{sendMsg: send, last: map[string]time.Time{}}
+}
+
+// send sends p. A failed send is not reported: the stream's next chunk fails the
+// same way, and that error is the call's.
+func (s *progressSender) send(p *floev1.RetrievalProgress) {
+	_ = s.sendMsg(&floev1.GetHistoricalFeaturesResponse{Payload: &floev1.GetHistoricalFeaturesResponse_Progress{Progress: p}})
+}
+
+func (s *progressSender) report(p training.Progress) {
+	msg := &floev1.RetrievalProgress{View: p.View, Rows: p.Rows, TotalRows: p.Total}
+	switch p.Phase {
+	case training.PhaseReading:
+		msg.Phase = floev1.RetrievalProgress_PHASE_READING
+	case training.PhaseWriting:
+		msg.Phase = floev1.RetrievalProgress_PHASE_WRITING
+	default:
+		return
+	}
+	key := msg.Phase.String() + "/" + p.View
+	now := time.Now()
+	s.mu.Lock()
+	final := p.Phase == training.PhaseWriting && p.Rows == p.Total
+	if last, ok := s.last[key]; ok && now.Sub(last) < progressEvery && !final {
+		s.mu.Unlock()
+		return
+	}
+	s.last[key] = now
+	s.mu.Unlock()
+	s.send(msg)
 }

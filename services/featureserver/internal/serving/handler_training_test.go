@@ -91,7 +91,9 @@ func TestHistoricalRetrievalsWaitForASlot(t *testing.T) {
 	h.waiting = func() { waiting <- struct{}{} }
 	client := trainingClient(t, h)
 	rows := entityRowsIPC(t)
-	retrieve := func(ctx context.Context) error {
+	// retrieve reads a whole answer; queued, if not nil, receives true when the
+	// server says the call waits for a slot.
+	retrieve := func(ctx context.Context, queued chan<- bool) error {
 		stream, err := client.GetHistoricalFeatures(ctx, connect.NewRequest(&floev1.GetHistoricalFeaturesRequest{
 			Selector:           &floev1.GetHistoricalFeaturesRequest_Features{Features: &floev1.FeatureRefs{Refs: []string{"profile:age"}}},
 			EntityRowsArrowIpc: rows,
@@ -103,6 +105,9 @@ func TestHistoricalRetrievalsWaitForASlot(t *testing.T) {
 		manifest := false
 		for stream.Receive() {
 			manifest = manifest || stream.Msg().GetManifest() != nil
+			if p := stream.Msg().GetProgress(); p.GetPhase() == floev1.RetrievalProgress_PHASE_QUEUED && queued != nil {
+				queued <- true
+			}
 		}
 		if err := stream.Err(); err != nil {
 			return err
@@ -114,19 +119,21 @@ func TestHistoricalRetrievalsWaitForASlot(t *testing.T) {
 	}
 
 	first := make(chan error, 1)
-	go func() { first <- retrieve(context.Background()) }()
+	go func() { first <- retrieve(context.Background(), nil) }()
 	<-src.started // the first retrieval is scanning
 
 	second := make(chan error, 1)
-	go func() { second <- retrieve(context.Background()) }()
+	secondQueued := make(chan bool, 1)
+	go func() { second <- retrieve(context.Background(), secondQueued) }()
 	<-waiting
+	<-secondQueued // the client was told it waits
 	if n := src.scans.Load(); n != 1 {
 		t.Fatalf("%d scans started while one retrieval may run", n)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	third := make(chan error, 1)
-	go func() { third <- retrieve(ctx) }()
+	go func() { third <- retrieve(ctx, nil) }()
 	<-waiting
 	cancel()
 	if err := <-third; connect.CodeOf(err) != connect.CodeCanceled {

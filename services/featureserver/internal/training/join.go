@@ -18,7 +18,7 @@ import (
 // the rows in (key, time, position) order for join. Rows whose join key is null,
 // or is a string no entity row has, cannot be joined and are left out of that
 // order.
-func (j *viewJoin) load(ctx context.Context, src Source, mem memory.Allocator) error {
+func (j *viewJoin) load(ctx context.Context, src Source, mem memory.Allocator, report func(Progress)) error {
 	j.keys.prepare()
 	// Never leave the key column's indexing running once Retrieve returns.
 	defer j.keys.wait()
@@ -87,6 +87,7 @@ func (j *viewJoin) load(ctx context.Context, src Source, mem memory.Allocator) e
 			if n > math.MaxInt32 {
 				return fmt.Errorf("view %s: snapshot %d has more than %d rows", v.Name, j.snapshot, math.MaxInt32)
 			}
+			report(Progress{Phase: PhaseReading, View: v.Name, Rows: int64(n)})
 			if err := ctx.Err(); err != nil {
 				return err
 			}

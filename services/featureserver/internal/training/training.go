@@ -115,7 +115,31 @@ type Request struct {
 	Allocator memory.Allocator
 	// Now stamps Manifest.CreatedAt; nil means time.Now.
 	Now func() time.Time
+	// Progress, when set, is told what Retrieve is doing, one call at a time:
+	// the rows read of each view as they come, then the rows written.
+	Progress func(Progress)
 }
+
+// Progress is what Retrieve reports while it works.
+type Progress struct {
+	Phase Phase
+	// View is the view being read (PhaseReading).
+	View string
+	// Rows is the view's rows read so far (PhaseReading) or the entity rows
+	// written so far (PhaseWriting), of Total.
+	Rows, Total int64
+}
+
+// Phase is a stage of Retrieve.
+type Phase int
+
+const (
+	// PhaseReading is the reading of the views' rows from the offline store (the
+	// join follows each view's read).
+	PhaseReading Phase = iota + 1
+	// PhaseWriting is the writing of the answer.
+	PhaseWriting
+)
 
 // Manifest describes a training dataset well enough to rebuild it byte for byte.
 type Manifest struct {
@@ -193,6 +217,15 @@ func Retrieve(ctx context.Context, src Source, req Request, w io.Writer) (*Manif
 	if now == nil {
 		now = time.Now
 	}
+	var progressMu sync.Mutex
+	report := func(Progress) {}
+	if req.Progress != nil {
+		report = func(p Progress) {
+			progressMu.Lock()
+			defer progressMu.Unlock()
+			req.Progress(p)
+		}
+	}
 
 	// Views in order of first appearance.
 	var joins []*viewJoin
@@ -246,7 +279,7 @@ func Retrieve(ctx context.Context, src Source, req Request, w io.Writer) (*Manif
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if errs[i] = j.load(ctx, src, mem); errs[i] == nil {
+			if errs[i] = j.load(ctx, src, mem, report); errs[i] == nil {
 				errs[i] = j.join(ent)
 			}
 		}()
@@ -281,7 +314,7 @@ func Retrieve(ctx context.Context, src Source, req Request, w io.Writer) (*Manif
 		m.Columns = append(m.Columns, ColumnName(r))
 	}
 
-	if err := write(ctx, w, mem, ent, refs, joins, m, batch); err != nil {
+	if err := write(ctx, w, mem, ent, refs, joins, m, batch, report); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -433,7 +466,7 @@ func OutputSchema(entitySchema *arrow.Schema, refs []registry.FeatureRef) *arrow
 	return arrow.NewSchema(fields, nil)
 }
 
-func write(ctx context.Context, w io.Writer, mem memory.Allocator, e *entities, refs []registry.FeatureRef, joins []*viewJoin, m *Manifest, batch int) error {
+func write(ctx context.Context, w io.Writer, mem memory.Allocator, e *entities, refs []registry.FeatureRef, joins []*viewJoin, m *Manifest, batch int, report func(Progress)) error {
 	base := OutputSchema(e.schema, refs)
 	snaps, _ := json.Marshal(m.Snapshots) // map keys are sorted: deterministic
 	featureCols, _ := json.Marshal(m.Columns)
@@ -522,6 +555,7 @@ func write(ctx context.Context, w io.Writer, mem memory.Allocator, e *entities, 
 		if err != nil {
 			return fmt.Errorf("writing training data: %w", err)
 		}
+		report(Progress{Phase: PhaseWriting, Rows: int64(end), Total: int64(e.rows)})
 	}
 	if err := iw.Close(); err != nil {
 		return fmt.Errorf("writing training data: %w", err)

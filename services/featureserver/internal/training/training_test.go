@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -767,4 +769,57 @@ func (c chunkedSource) ScanFeatures(_ context.Context, v *registry.FeatureView, 
 		}
 	}()
 	return array.NewRecordReader(rec.Schema(), recs)
+}
+
+// Retrieve reports each view's rows as they are read, then the rows written, in
+// order and ending with every row.
+func TestRetrieveReportsProgress(t *testing.T) {
+	reg := loadRegistry(t)
+	svc, _ := reg.FeatureService("trainer")
+	rng := rand.New(rand.NewPCG(3, 3))
+	src := chunkedSource{memSource: memSource{}, chunk: 100}
+	sizes := map[string]int64{}
+	for _, v := range reg.FeatureViews {
+		keyOf := func() any { return rng.Int64N(8) }
+		if v.Entity.Key().Type == registry.TypeString {
+			keyOf = func() any { return fmt.Sprintf("m%d", rng.IntN(4)) }
+		}
+		rec := genFeatures(rng, v, 250, keyOf, func() int64 { return gridTime(rng, 0, 25) })
+		defer rec.Release()
+		src.memSource[v.Name] = rec
+		sizes[v.Name] = rec.NumRows()
+	}
+	ent := genEntities(rng, 300)
+	defer ent.Release()
+	var events []Progress
+	retrieve(t, src, Request{Service: svc, Entities: readerOf(t, ent, 64), BatchSize: 128, Snapshots: map[string]int64{"user_stats": 1, "user_profile": 1, "merchant_risk": 1},
+		Progress: func(p Progress) { events = append(events, p) }})
+
+	read := map[string]int64{}
+	var written []int64
+	for _, p := range events {
+		switch p.Phase {
+		case PhaseReading:
+			if len(written) > 0 {
+				t.Fatalf("read %s after writing began: %v", p.View, events)
+			}
+			if p.Rows <= read[p.View] {
+				t.Fatalf("%s: rows read went from %d to %d", p.View, read[p.View], p.Rows)
+			}
+			read[p.View] = p.Rows
+		case PhaseWriting:
+			if p.Total != 300 {
+				t.Fatalf("writing: total %d, want 300", p.Total)
+			}
+			written = append(written, p.Rows)
+		default:
+			t.Fatalf("unknown phase in %+v", p)
+		}
+	}
+	if !maps.Equal(read, sizes) {
+		t.Errorf("rows read per view %v, want %v", read, sizes)
+	}
+	if !slices.Equal(written, []int64{128, 256, 300}) {
+		t.Errorf("rows written %v, want [128 256 300]", written)
+	}
 }

@@ -22,6 +22,61 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type RetrievalProgress_Phase int32
+
+const (
+	RetrievalProgress_PHASE_UNSPECIFIED RetrievalProgress_Phase = 0
+	// Waiting for one of the retrievals running to finish (training.max_concurrent).
+	RetrievalProgress_PHASE_QUEUED RetrievalProgress_Phase = 1
+	// Reading the rows of view from Iceberg: rows read so far.
+	RetrievalProgress_PHASE_READING RetrievalProgress_Phase = 2
+	// Sending the answer: rows sent so far, of total_rows.
+	RetrievalProgress_PHASE_WRITING RetrievalProgress_Phase = 3
+)
+
+// Enum value maps for RetrievalProgress_Phase.
+var (
+	RetrievalProgress_Phase_name = map[int32]string{
+		0: "PHASE_UNSPECIFIED",
+		1: "PHASE_QUEUED",
+		2: "PHASE_READING",
+		3: "PHASE_WRITING",
+	}
+	RetrievalProgress_Phase_value = map[string]int32{
+		"PHASE_UNSPECIFIED": 0,
+		"PHASE_QUEUED":      1,
+		"PHASE_READING":     2,
+		"PHASE_WRITING":     3,
+	}
+)
+
+func (x RetrievalProgress_Phase) Enum() *RetrievalProgress_Phase {
+	p := new(RetrievalProgress_Phase)
+	*p = x
+	return p
+}
+
+func (x RetrievalProgress_Phase) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RetrievalProgress_Phase) Descriptor() protoreflect.EnumDescriptor {
+	return file_floe_v1_training_proto_enumTypes[0].Descriptor()
+}
+
+func (RetrievalProgress_Phase) Type() protoreflect.EnumType {
+	return &file_floe_v1_training_proto_enumTypes[0]
+}
+
+func (x RetrievalProgress_Phase) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RetrievalProgress_Phase.Descriptor instead.
+func (RetrievalProgress_Phase) EnumDescriptor() ([]byte, []int) {
+	return file_floe_v1_training_proto_rawDescGZIP(), []int{3, 0}
+}
+
 type GetHistoricalFeaturesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Selector:
@@ -196,6 +251,7 @@ type GetHistoricalFeaturesResponse struct {
 	//
 	//	*GetHistoricalFeaturesResponse_ArrowIpcChunk
 	//	*GetHistoricalFeaturesResponse_Manifest
+	//	*GetHistoricalFeaturesResponse_Progress
 	Payload       isGetHistoricalFeaturesResponse_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -256,6 +312,15 @@ func (x *GetHistoricalFeaturesResponse) GetManifest() *DatasetManifest {
 	return nil
 }
 
+func (x *GetHistoricalFeaturesResponse) GetProgress() *RetrievalProgress {
+	if x != nil {
+		if x, ok := x.Payload.(*GetHistoricalFeaturesResponse_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
 type isGetHistoricalFeaturesResponse_Payload interface {
 	isGetHistoricalFeaturesResponse_Payload()
 }
@@ -272,9 +337,86 @@ type GetHistoricalFeaturesResponse_Manifest struct {
 	Manifest *DatasetManifest `protobuf:"bytes,2,opt,name=manifest,proto3,oneof"`
 }
 
+type GetHistoricalFeaturesResponse_Progress struct {
+	// What the server is doing, before and between chunks: a retrieval may take
+	// a while before its first byte (it joins every row first). Clients that
+	// show no progress skip these.
+	Progress *RetrievalProgress `protobuf:"bytes,3,opt,name=progress,proto3,oneof"`
+}
+
 func (*GetHistoricalFeaturesResponse_ArrowIpcChunk) isGetHistoricalFeaturesResponse_Payload() {}
 
 func (*GetHistoricalFeaturesResponse_Manifest) isGetHistoricalFeaturesResponse_Payload() {}
+
+func (*GetHistoricalFeaturesResponse_Progress) isGetHistoricalFeaturesResponse_Payload() {}
+
+type RetrievalProgress struct {
+	state         protoimpl.MessageState  `protogen:"open.v1"`
+	Phase         RetrievalProgress_Phase `protobuf:"varint,1,opt,name=phase,proto3,enum=floe.v1.RetrievalProgress_Phase" json:"phase,omitempty"`
+	View          string                  `protobuf:"bytes,2,opt,name=view,proto3" json:"view,omitempty"`
+	Rows          int64                   `protobuf:"varint,3,opt,name=rows,proto3" json:"rows,omitempty"`
+	TotalRows     int64                   `protobuf:"varint,4,opt,name=total_rows,json=totalRows,proto3" json:"total_rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetrievalProgress) Reset() {
+	*x = RetrievalProgress{}
+	mi := &file_floe_v1_training_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetrievalProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetrievalProgress) ProtoMessage() {}
+
+func (x *RetrievalProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_training_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetrievalProgress.ProtoReflect.Descriptor instead.
+func (*RetrievalProgress) Descriptor() ([]byte, []int) {
+	return file_floe_v1_training_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RetrievalProgress) GetPhase() RetrievalProgress_Phase {
+	if x != nil {
+		return x.Phase
+	}
+	return RetrievalProgress_PHASE_UNSPECIFIED
+}
+
+func (x *RetrievalProgress) GetView() string {
+	if x != nil {
+		return x.View
+	}
+	return ""
+}
+
+func (x *RetrievalProgress) GetRows() int64 {
+	if x != nil {
+		return x.Rows
+	}
+	return 0
+}
+
+func (x *RetrievalProgress) GetTotalRows() int64 {
+	if x != nil {
+		return x.TotalRows
+	}
+	return 0
+}
 
 // DatasetManifest says exactly what a training set was built from.
 type DatasetManifest struct {
@@ -303,7 +445,7 @@ type DatasetManifest struct {
 
 func (x *DatasetManifest) Reset() {
 	*x = DatasetManifest{}
-	mi := &file_floe_v1_training_proto_msgTypes[3]
+	mi := &file_floe_v1_training_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -315,7 +457,7 @@ func (x *DatasetManifest) String() string {
 func (*DatasetManifest) ProtoMessage() {}
 
 func (x *DatasetManifest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_training_proto_msgTypes[3]
+	mi := &file_floe_v1_training_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -328,7 +470,7 @@ func (x *DatasetManifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DatasetManifest.ProtoReflect.Descriptor instead.
 func (*DatasetManifest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_training_proto_rawDescGZIP(), []int{3}
+	return file_floe_v1_training_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DatasetManifest) GetSnapshotIds() map[string]int64 {
@@ -413,11 +555,23 @@ const file_floe_v1_training_proto_rawDesc = "" +
 	"\vEntityTable\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x1f\n" +
 	"\vsnapshot_id\x18\x02 \x01(\x03R\n" +
-	"snapshotId\"\x8c\x01\n" +
+	"snapshotId\"\xc6\x01\n" +
 	"\x1dGetHistoricalFeaturesResponse\x12(\n" +
 	"\x0farrow_ipc_chunk\x18\x01 \x01(\fH\x00R\rarrowIpcChunk\x126\n" +
-	"\bmanifest\x18\x02 \x01(\v2\x18.floe.v1.DatasetManifestH\x00R\bmanifestB\t\n" +
-	"\apayload\"\xdb\x03\n" +
+	"\bmanifest\x18\x02 \x01(\v2\x18.floe.v1.DatasetManifestH\x00R\bmanifest\x128\n" +
+	"\bprogress\x18\x03 \x01(\v2\x1a.floe.v1.RetrievalProgressH\x00R\bprogressB\t\n" +
+	"\apayload\"\xea\x01\n" +
+	"\x11RetrievalProgress\x126\n" +
+	"\x05phase\x18\x01 \x01(\x0e2 .floe.v1.RetrievalProgress.PhaseR\x05phase\x12\x12\n" +
+	"\x04view\x18\x02 \x01(\tR\x04view\x12\x12\n" +
+	"\x04rows\x18\x03 \x01(\x03R\x04rows\x12\x1d\n" +
+	"\n" +
+	"total_rows\x18\x04 \x01(\x03R\ttotalRows\"V\n" +
+	"\x05Phase\x12\x15\n" +
+	"\x11PHASE_UNSPECIFIED\x10\x00\x12\x10\n" +
+	"\fPHASE_QUEUED\x10\x01\x12\x11\n" +
+	"\rPHASE_READING\x10\x02\x12\x11\n" +
+	"\rPHASE_WRITING\x10\x03\"\xdb\x03\n" +
 	"\x0fDatasetManifest\x12L\n" +
 	"\fsnapshot_ids\x18\x01 \x03(\v2).floe.v1.DatasetManifest.SnapshotIdsEntryR\vsnapshotIds\x12\x1b\n" +
 	"\tspec_hash\x18\x02 \x01(\tR\bspecHash\x12)\n" +
@@ -448,32 +602,37 @@ func file_floe_v1_training_proto_rawDescGZIP() []byte {
 	return file_floe_v1_training_proto_rawDescData
 }
 
-var file_floe_v1_training_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_floe_v1_training_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_floe_v1_training_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_floe_v1_training_proto_goTypes = []any{
-	(*GetHistoricalFeaturesRequest)(nil),  // 0: floe.v1.GetHistoricalFeaturesRequest
-	(*EntityTable)(nil),                   // 1: floe.v1.EntityTable
-	(*GetHistoricalFeaturesResponse)(nil), // 2: floe.v1.GetHistoricalFeaturesResponse
-	(*DatasetManifest)(nil),               // 3: floe.v1.DatasetManifest
-	nil,                                   // 4: floe.v1.GetHistoricalFeaturesRequest.SnapshotIdsEntry
-	nil,                                   // 5: floe.v1.DatasetManifest.SnapshotIdsEntry
-	(*FeatureRefs)(nil),                   // 6: floe.v1.FeatureRefs
-	(*timestamppb.Timestamp)(nil),         // 7: google.protobuf.Timestamp
+	(RetrievalProgress_Phase)(0),          // 0: floe.v1.RetrievalProgress.Phase
+	(*GetHistoricalFeaturesRequest)(nil),  // 1: floe.v1.GetHistoricalFeaturesRequest
+	(*EntityTable)(nil),                   // 2: floe.v1.EntityTable
+	(*GetHistoricalFeaturesResponse)(nil), // 3: floe.v1.GetHistoricalFeaturesResponse
+	(*RetrievalProgress)(nil),             // 4: floe.v1.RetrievalProgress
+	(*DatasetManifest)(nil),               // 5: floe.v1.DatasetManifest
+	nil,                                   // 6: floe.v1.GetHistoricalFeaturesRequest.SnapshotIdsEntry
+	nil,                                   // 7: floe.v1.DatasetManifest.SnapshotIdsEntry
+	(*FeatureRefs)(nil),                   // 8: floe.v1.FeatureRefs
+	(*timestamppb.Timestamp)(nil),         // 9: google.protobuf.Timestamp
 }
 var file_floe_v1_training_proto_depIdxs = []int32{
-	6, // 0: floe.v1.GetHistoricalFeaturesRequest.features:type_name -> floe.v1.FeatureRefs
-	1, // 1: floe.v1.GetHistoricalFeaturesRequest.entity_table:type_name -> floe.v1.EntityTable
-	4, // 2: floe.v1.GetHistoricalFeaturesRequest.snapshot_ids:type_name -> floe.v1.GetHistoricalFeaturesRequest.SnapshotIdsEntry
-	3, // 3: floe.v1.GetHistoricalFeaturesResponse.manifest:type_name -> floe.v1.DatasetManifest
-	5, // 4: floe.v1.DatasetManifest.snapshot_ids:type_name -> floe.v1.DatasetManifest.SnapshotIdsEntry
-	7, // 5: floe.v1.DatasetManifest.created_at:type_name -> google.protobuf.Timestamp
-	1, // 6: floe.v1.DatasetManifest.entity_table:type_name -> floe.v1.EntityTable
-	0, // 7: floe.v1.TrainingService.GetHistoricalFeatures:input_type -> floe.v1.GetHistoricalFeaturesRequest
-	2, // 8: floe.v1.TrainingService.GetHistoricalFeatures:output_type -> floe.v1.GetHistoricalFeaturesResponse
-	8, // [8:9] is the sub-list for method output_type
-	7, // [7:8] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	8,  // 0: floe.v1.GetHistoricalFeaturesRequest.features:type_name -> floe.v1.FeatureRefs
+	2,  // 1: floe.v1.GetHistoricalFeaturesRequest.entity_table:type_name -> floe.v1.EntityTable
+	6,  // 2: floe.v1.GetHistoricalFeaturesRequest.snapshot_ids:type_name -> floe.v1.GetHistoricalFeaturesRequest.SnapshotIdsEntry
+	5,  // 3: floe.v1.GetHistoricalFeaturesResponse.manifest:type_name -> floe.v1.DatasetManifest
+	4,  // 4: floe.v1.GetHistoricalFeaturesResponse.progress:type_name -> floe.v1.RetrievalProgress
+	0,  // 5: floe.v1.RetrievalProgress.phase:type_name -> floe.v1.RetrievalProgress.Phase
+	7,  // 6: floe.v1.DatasetManifest.snapshot_ids:type_name -> floe.v1.DatasetManifest.SnapshotIdsEntry
+	9,  // 7: floe.v1.DatasetManifest.created_at:type_name -> google.protobuf.Timestamp
+	2,  // 8: floe.v1.DatasetManifest.entity_table:type_name -> floe.v1.EntityTable
+	1,  // 9: floe.v1.TrainingService.GetHistoricalFeatures:input_type -> floe.v1.GetHistoricalFeaturesRequest
+	3,  // 10: floe.v1.TrainingService.GetHistoricalFeatures:output_type -> floe.v1.GetHistoricalFeaturesResponse
+	10, // [10:11] is the sub-list for method output_type
+	9,  // [9:10] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_floe_v1_training_proto_init() }
@@ -489,19 +648,21 @@ func file_floe_v1_training_proto_init() {
 	file_floe_v1_training_proto_msgTypes[2].OneofWrappers = []any{
 		(*GetHistoricalFeaturesResponse_ArrowIpcChunk)(nil),
 		(*GetHistoricalFeaturesResponse_Manifest)(nil),
+		(*GetHistoricalFeaturesResponse_Progress)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_v1_training_proto_rawDesc), len(file_floe_v1_training_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   6,
+			NumEnums:      1,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_floe_v1_training_proto_goTypes,
 		DependencyIndexes: file_floe_v1_training_proto_depIdxs,
+		EnumInfos:         file_floe_v1_training_proto_enumTypes,
 		MessageInfos:      file_floe_v1_training_proto_msgTypes,
 	}.Build()
 	File_floe_v1_training_proto = out.File

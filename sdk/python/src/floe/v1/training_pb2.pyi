@@ -3,6 +3,7 @@ import datetime
 from floe.v1 import serving_pb2 as _serving_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -40,12 +41,36 @@ class EntityTable(_message.Message):
     def __init__(self, table: _Optional[str] = ..., snapshot_id: _Optional[int] = ...) -> None: ...
 
 class GetHistoricalFeaturesResponse(_message.Message):
-    __slots__ = ("arrow_ipc_chunk", "manifest")
+    __slots__ = ("arrow_ipc_chunk", "manifest", "progress")
     ARROW_IPC_CHUNK_FIELD_NUMBER: _ClassVar[int]
     MANIFEST_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
     arrow_ipc_chunk: bytes
     manifest: DatasetManifest
-    def __init__(self, arrow_ipc_chunk: _Optional[bytes] = ..., manifest: _Optional[_Union[DatasetManifest, _Mapping]] = ...) -> None: ...
+    progress: RetrievalProgress
+    def __init__(self, arrow_ipc_chunk: _Optional[bytes] = ..., manifest: _Optional[_Union[DatasetManifest, _Mapping]] = ..., progress: _Optional[_Union[RetrievalProgress, _Mapping]] = ...) -> None: ...
+
+class RetrievalProgress(_message.Message):
+    __slots__ = ("phase", "view", "rows", "total_rows")
+    class Phase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        PHASE_UNSPECIFIED: _ClassVar[RetrievalProgress.Phase]
+        PHASE_QUEUED: _ClassVar[RetrievalProgress.Phase]
+        PHASE_READING: _ClassVar[RetrievalProgress.Phase]
+        PHASE_WRITING: _ClassVar[RetrievalProgress.Phase]
+    PHASE_UNSPECIFIED: RetrievalProgress.Phase
+    PHASE_QUEUED: RetrievalProgress.Phase
+    PHASE_READING: RetrievalProgress.Phase
+    PHASE_WRITING: RetrievalProgress.Phase
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_ROWS_FIELD_NUMBER: _ClassVar[int]
+    phase: RetrievalProgress.Phase
+    view: str
+    rows: int
+    total_rows: int
+    def __init__(self, phase: _Optional[_Union[RetrievalProgress.Phase, str]] = ..., view: _Optional[str] = ..., rows: _Optional[int] = ..., total_rows: _Optional[int] = ...) -> None: ...
 
 class DatasetManifest(_message.Message):
     __slots__ = ("snapshot_ids", "spec_hash", "registry_version", "feature_service", "features", "entity_rows", "created_at", "columns", "entity_table")

@@ -2,8 +2,8 @@
 // @generated from file floe/v1/training.proto (package floe.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { FeatureRefs } from "./serving_pb.js";
 import { file_floe_v1_serving } from "./serving_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file floe/v1/training.proto.
  */
 export const file_floe_v1_training: GenFile = /*@__PURE__*/
-  fileDesc("ChZmbG9lL3YxL3RyYWluaW5nLnByb3RvEgdmbG9lLnYxIrwCChxHZXRIaXN0b3JpY2FsRmVhdHVyZXNSZXF1ZXN0EhkKD2ZlYXR1cmVfc2VydmljZRgBIAEoCUgAEigKCGZlYXR1cmVzGAIgASgLMhQuZmxvZS52MS5GZWF0dXJlUmVmc0gAEh0KFWVudGl0eV9yb3dzX2Fycm93X2lwYxgDIAEoDBIqCgxlbnRpdHlfdGFibGUYBSABKAsyFC5mbG9lLnYxLkVudGl0eVRhYmxlEkwKDHNuYXBzaG90X2lkcxgEIAMoCzI2LmZsb2UudjEuR2V0SGlzdG9yaWNhbEZlYXR1cmVzUmVxdWVzdC5TbmFwc2hvdElkc0VudHJ5GjIKEFNuYXBzaG90SWRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4AUIKCghzZWxlY3RvciIxCgtFbnRpdHlUYWJsZRINCgV0YWJsZRgBIAEoCRITCgtzbmFwc2hvdF9pZBgCIAEoAyJzCh1HZXRIaXN0b3JpY2FsRmVhdHVyZXNSZXNwb25zZRIZCg9hcnJvd19pcGNfY2h1bmsYASABKAxIABIsCghtYW5pZmVzdBgCIAEoCzIYLmZsb2UudjEuRGF0YXNldE1hbmlmZXN0SABCCQoHcGF5bG9hZCLgAgoPRGF0YXNldE1hbmlmZXN0Ej8KDHNuYXBzaG90X2lkcxgBIAMoCzIpLmZsb2UudjEuRGF0YXNldE1hbmlmZXN0LlNuYXBzaG90SWRzRW50cnkSEQoJc3BlY19oYXNoGAIgASgJEhgKEHJlZ2lzdHJ5X3ZlcnNpb24YAyABKAkSFwoPZmVhdHVyZV9zZXJ2aWNlGAQgASgJEhAKCGZlYXR1cmVzGAUgAygJEhMKC2VudGl0eV9yb3dzGAYgASgDEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2NvbHVtbnMYCCADKAkSKgoMZW50aXR5X3RhYmxlGAkgASgLMhQuZmxvZS52MS5FbnRpdHlUYWJsZRoyChBTbmFwc2hvdElkc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAzoCOAEyewoPVHJhaW5pbmdTZXJ2aWNlEmgKFUdldEhpc3RvcmljYWxGZWF0dXJlcxIlLmZsb2UudjEuR2V0SGlzdG9yaWNhbEZlYXR1cmVzUmVxdWVzdBomLmZsb2UudjEuR2V0SGlzdG9yaWNhbEZlYXR1cmVzUmVzcG9uc2UwAUIpWidmbG9lLmRldi9mbG9lL3Nkay9nby9nZW4vZmxvZS92MTtmbG9ldjFiBnByb3RvMw", [file_floe_v1_serving, file_google_protobuf_timestamp]);
+  fileDesc("ChZmbG9lL3YxL3RyYWluaW5nLnByb3RvEgdmbG9lLnYxIrwCChxHZXRIaXN0b3JpY2FsRmVhdHVyZXNSZXF1ZXN0EhkKD2ZlYXR1cmVfc2VydmljZRgBIAEoCUgAEigKCGZlYXR1cmVzGAIgASgLMhQuZmxvZS52MS5GZWF0dXJlUmVmc0gAEh0KFWVudGl0eV9yb3dzX2Fycm93X2lwYxgDIAEoDBIqCgxlbnRpdHlfdGFibGUYBSABKAsyFC5mbG9lLnYxLkVudGl0eVRhYmxlEkwKDHNuYXBzaG90X2lkcxgEIAMoCzI2LmZsb2UudjEuR2V0SGlzdG9yaWNhbEZlYXR1cmVzUmVxdWVzdC5TbmFwc2hvdElkc0VudHJ5GjIKEFNuYXBzaG90SWRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4AUIKCghzZWxlY3RvciIxCgtFbnRpdHlUYWJsZRINCgV0YWJsZRgBIAEoCRITCgtzbmFwc2hvdF9pZBgCIAEoAyKjAQodR2V0SGlzdG9yaWNhbEZlYXR1cmVzUmVzcG9uc2USGQoPYXJyb3dfaXBjX2NodW5rGAEgASgMSAASLAoIbWFuaWZlc3QYAiABKAsyGC5mbG9lLnYxLkRhdGFzZXRNYW5pZmVzdEgAEi4KCHByb2dyZXNzGAMgASgLMhouZmxvZS52MS5SZXRyaWV2YWxQcm9ncmVzc0gAQgkKB3BheWxvYWQizAEKEVJldHJpZXZhbFByb2dyZXNzEi8KBXBoYXNlGAEgASgOMiAuZmxvZS52MS5SZXRyaWV2YWxQcm9ncmVzcy5QaGFzZRIMCgR2aWV3GAIgASgJEgwKBHJvd3MYAyABKAMSEgoKdG90YWxfcm93cxgEIAEoAyJWCgVQaGFzZRIVChFQSEFTRV9VTlNQRUNJRklFRBAAEhAKDFBIQVNFX1FVRVVFRBABEhEKDVBIQVNFX1JFQURJTkcQAhIRCg1QSEFTRV9XUklUSU5HEAMi4AIKD0RhdGFzZXRNYW5pZmVzdBI/CgxzbmFwc2hvdF9pZHMYASADKAsyKS5mbG9lLnYxLkRhdGFzZXRNYW5pZmVzdC5TbmFwc2hvdElkc0VudHJ5EhEKCXNwZWNfaGFzaBgCIAEoCRIYChByZWdpc3RyeV92ZXJzaW9uGAMgASgJEhcKD2ZlYXR1cmVfc2VydmljZRgEIAEoCRIQCghmZWF0dXJlcxgFIAMoCRITCgtlbnRpdHlfcm93cxgGIAEoAxIuCgpjcmVhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdjb2x1bW5zGAggAygJEioKDGVudGl0eV90YWJsZRgJIAEoCzIULmZsb2UudjEuRW50aXR5VGFibGUaMgoQU25hcHNob3RJZHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAM6AjgBMnsKD1RyYWluaW5nU2VydmljZRJoChVHZXRIaXN0b3JpY2FsRmVhdHVyZXMSJS5mbG9lLnYxLkdldEhpc3RvcmljYWxGZWF0dXJlc1JlcXVlc3QaJi5mbG9lLnYxLkdldEhpc3RvcmljYWxGZWF0dXJlc1Jlc3BvbnNlMAFCKVonZmxvZS5kZXYvZmxvZS9zZGsvZ28vZ2VuL2Zsb2UvdjE7ZmxvZXYxYgZwcm90bzM", [file_floe_v1_serving, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message floe.v1.GetHistoricalFeaturesRequest
@@ -123,6 +123,16 @@ export type GetHistoricalFeaturesResponse = Message<"floe.v1.GetHistoricalFeatur
      */
     value: DatasetManifest;
     case: "manifest";
+  } | {
+    /**
+     * What the server is doing, before and between chunks: a retrieval may take
+     * a while before its first byte (it joins every row first). Clients that
+     * show no progress skip these.
+     *
+     * @generated from field: floe.v1.RetrievalProgress progress = 3;
+     */
+    value: RetrievalProgress;
+    case: "progress";
   } | { case: undefined; value?: undefined };
 };
 
@@ -132,6 +142,75 @@ export type GetHistoricalFeaturesResponse = Message<"floe.v1.GetHistoricalFeatur
  */
 export const GetHistoricalFeaturesResponseSchema: GenMessage<GetHistoricalFeaturesResponse> = /*@__PURE__*/
   messageDesc(file_floe_v1_training, 2);
+
+/**
+ * @generated from message floe.v1.RetrievalProgress
+ */
+export type RetrievalProgress = Message<"floe.v1.RetrievalProgress"> & {
+  /**
+   * @generated from field: floe.v1.RetrievalProgress.Phase phase = 1;
+   */
+  phase: RetrievalProgress_Phase;
+
+  /**
+   * @generated from field: string view = 2;
+   */
+  view: string;
+
+  /**
+   * @generated from field: int64 rows = 3;
+   */
+  rows: bigint;
+
+  /**
+   * @generated from field: int64 total_rows = 4;
+   */
+  totalRows: bigint;
+};
+
+/**
+ * Describes the message floe.v1.RetrievalProgress.
+ * Use `create(RetrievalProgressSchema)` to create a new message.
+ */
+export const RetrievalProgressSchema: GenMessage<RetrievalProgress> = /*@__PURE__*/
+  messageDesc(file_floe_v1_training, 3);
+
+/**
+ * @generated from enum floe.v1.RetrievalProgress.Phase
+ */
+export enum RetrievalProgress_Phase {
+  /**
+   * @generated from enum value: PHASE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Waiting for one of the retrievals running to finish (training.max_concurrent).
+   *
+   * @generated from enum value: PHASE_QUEUED = 1;
+   */
+  QUEUED = 1,
+
+  /**
+   * Reading the rows of view from Iceberg: rows read so far.
+   *
+   * @generated from enum value: PHASE_READING = 2;
+   */
+  READING = 2,
+
+  /**
+   * Sending the answer: rows sent so far, of total_rows.
+   *
+   * @generated from enum value: PHASE_WRITING = 3;
+   */
+  WRITING = 3,
+}
+
+/**
+ * Describes the enum floe.v1.RetrievalProgress.Phase.
+ */
+export const RetrievalProgress_PhaseSchema: GenEnum<RetrievalProgress_Phase> = /*@__PURE__*/
+  enumDesc(file_floe_v1_training, 3, 0);
 
 /**
  * DatasetManifest says exactly what a training set was built from.
@@ -203,7 +282,7 @@ export type DatasetManifest = Message<"floe.v1.DatasetManifest"> & {
  * Use `create(DatasetManifestSchema)` to create a new message.
  */
 export const DatasetManifestSchema: GenMessage<DatasetManifest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_training, 3);
+  messageDesc(file_floe_v1_training, 4);
 
 /**
  * TrainingService builds point-in-time correct training data from Iceberg.
