@@ -34,7 +34,8 @@ type Lease struct {
 	// renews it every TTL/3.
 	TTL time.Duration
 	// OnChange, if set, is called with whether this process now leads and who does
-	// whenever that changes, and once at the start.
+	// whenever that changes, once at the start, and after the lease could not be
+	// asked for (the store was down).
 	OnChange func(leader bool, holder string)
 }
 
@@ -95,6 +96,7 @@ func (m *Materializer) FollowLeased(ctx context.Context, l Lease, views []*regis
 			if passDone != nil {
 				passDone(fmt.Errorf("take the materialization lease: %w", err))
 			}
+			known = false // the next answer is reported, also when the role is the same
 		case !held:
 			change(false, by)
 		default:
