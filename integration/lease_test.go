@@ -45,6 +45,19 @@ func TestServersTakeTurnsMaterializing(t *testing.T) {
 	if code, body := b.readyz(); code != http.StatusOK || body["degraded"] != false {
 		t.Fatalf("a standby server's /readyz = %d %v; want ready, not degraded", code, body)
 	}
+	// The console's freshness page shows the same through the Admin API.
+	for _, tc := range []struct {
+		srv  *server
+		role floev1.MaterializerStatus_Role
+	}{{a, floev1.MaterializerStatus_ROLE_LEADER}, {b, floev1.MaterializerStatus_ROLE_STANDBY}} {
+		fresh, err := floev1connect.NewAdminServiceClient(http.DefaultClient, tc.srv.url).GetFreshness(context.Background(), connect.NewRequest(&floev1.GetFreshnessRequest{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := fresh.Msg.Materializer; m.GetRole() != tc.role || m.GetLeader() != aID {
+			t.Errorf("materializer status of %s: %v, want %v led by %s", tc.srv.url, m, tc.role, aID)
+		}
+	}
 
 	a.stop() // releases the lease
 	waitFor(t, "the second server to take over", func() bool { role, _ := lease(b); return role == "leader" })

@@ -150,6 +150,10 @@ func TestFollowTimeTravelDiff(t *testing.T) {
 			t.Fatalf("freshness %v", v)
 		}
 	}
+	// The in-process store has one follower, this server, whose passes succeed.
+	if m := fresh.Msg.Materializer; m.GetRole() != floev1.MaterializerStatus_ROLE_FOLLOWER || m.GetLastPassAt() == nil || m.GetLastError() != "" {
+		t.Fatalf("materializer status %v", m)
+	}
 	out := p.must("snapshots", "--config", p.config, "--view", "user_profile")
 	for _, s := range snaps {
 		if !strings.Contains(out, fmt.Sprint(s)) {

@@ -18,7 +18,10 @@ import (
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
 	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
 	"floe.dev/floe/services/featureserver/internal/config"
 	"floe.dev/floe/services/featureserver/internal/console"
@@ -45,14 +48,23 @@ type Server struct {
 	// answers 503 meanwhile so a load balancer does not route reads to an empty store.
 	warming atomic.Bool
 	warmErr atomic.Pointer[error]
-	// lease, when not nil, is this server's part in the materialization lease.
-	lease atomic.Pointer[leaseState]
+	// mat* is this server's part in publishing snapshots (Admin GetFreshness).
+	matMu     sync.Mutex
+	matStatus *floev1.MaterializerStatus
 }
 
-// leaseState is whether this server holds the materialization lease, and who does.
-type leaseState struct {
-	Role   string `json:"role"`             // "leader" or "standby"
-	Holder string `json:"holder,omitempty"` // the leader, when known
+// materializer returns a copy of the materializer's status.
+func (s *Server) materializer() *floev1.MaterializerStatus {
+	s.matMu.Lock()
+	defer s.matMu.Unlock()
+	return proto.Clone(s.matStatus).(*floev1.MaterializerStatus)
+}
+
+// setMaterializer changes the materializer's status under its lock.
+func (s *Server) setMaterializer(change func(*floev1.MaterializerStatus)) {
+	s.matMu.Lock()
+	defer s.matMu.Unlock()
+	change(s.matStatus)
 }
 
 // New loads the registry, opens the stores and builds the handlers. A spec error
@@ -75,7 +87,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		off.Close()
 		return nil, fmt.Errorf("online store: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, reg: reg, offline: off, online: on, metrics: telemetry.NewMetrics()}
+	s := &Server{cfg: cfg, log: log, reg: reg, offline: off, online: on, metrics: telemetry.NewMetrics(),
+		matStatus: &floev1.MaterializerStatus{Role: floev1.MaterializerStatus_ROLE_OFF}}
 	s.mat = materialize.New(off, on)
 	s.handler = s.routes()
 	log.Info("registry loaded", "specs", cfg.Specs, "version", reg.Version,
@@ -167,7 +180,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(floev1connect.NewServingServiceHandler(serving.NewServingHandler(reader), opts, connect.WithCompressMinBytes(1<<20)))
 	mux.Handle(floev1connect.NewRegistryServiceHandler(serving.NewRegistryHandler(s.reg), opts))
 	mux.Handle(floev1connect.NewTrainingServiceHandler(serving.NewTrainingHandler(s.reg, s.offline, serving.WithMaxConcurrentRetrievals(s.cfg.Training.MaxConcurrent)), opts))
-	mux.Handle(floev1connect.NewAdminServiceHandler(serving.NewAdminHandler(s.reg, s.mat, s.offline, s.metrics.Stats), opts))
+	mux.Handle(floev1connect.NewAdminServiceHandler(serving.NewAdminHandler(s.reg, s.mat, s.offline, s.metrics.Stats, s.materializer), opts))
 	reflector := grpcreflect.NewStaticReflector(
 		floev1connect.ServingServiceName, floev1connect.RegistryServiceName, floev1connect.AdminServiceName,
 		floev1connect.TrainingServiceName)
@@ -222,8 +235,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	body := map[string]any{"ready": ready, "degraded": degraded, "checks": checks, "registry_version": s.reg.Version}
-	if l := s.lease.Load(); l != nil {
-		body["materialization_lease"] = l
+	if m := s.materializer(); m.Role == floev1.MaterializerStatus_ROLE_LEADER || m.Role == floev1.MaterializerStatus_ROLE_STANDBY {
+		role := "leader"
+		if m.Role == floev1.MaterializerStatus_ROLE_STANDBY {
+			role = "standby"
+		}
+		body["materialization_lease"] = map[string]string{"role": role, "holder": m.Leader}
 	}
 	_ = json.NewEncoder(w).Encode(body)
 }
@@ -291,6 +308,12 @@ func (s *Server) follow(ctx context.Context) {
 		} else {
 			s.warmErr.Store(nil)
 		}
+		s.setMaterializer(func(m *floev1.MaterializerStatus) {
+			m.LastPassAt, m.LastError = timestamppb.Now(), ""
+			if err != nil {
+				m.LastError = err.Error()
+			}
+		})
 		if first {
 			first = false
 			s.warming.Store(false)
@@ -301,6 +324,7 @@ func (s *Server) follow(ctx context.Context) {
 	}
 	leaser := online.LeaserOf(s.online)
 	if !s.cfg.Materialize.Lease || leaser == nil {
+		s.setMaterializer(func(m *floev1.MaterializerStatus) { m.Role = floev1.MaterializerStatus_ROLE_FOLLOWER })
 		s.mat.Follow(ctx, s.reg.FeatureViews, s.cfg.Materialize.Interval, s.logProgress, passDone)
 		return
 	}
@@ -308,12 +332,17 @@ func (s *Server) follow(ctx context.Context) {
 	lease := materialize.Lease{Leaser: leaser, Name: materialize.LeaseName(s.reg.FeatureViews), Holder: holder, TTL: s.cfg.Materialize.LeaseTTL,
 		OnChange: func(leader bool, by string) {
 			if leader {
-				s.lease.Store(&leaseState{Role: "leader", Holder: holder})
+				s.setMaterializer(func(m *floev1.MaterializerStatus) {
+					m.Role, m.Leader = floev1.MaterializerStatus_ROLE_LEADER, holder
+				})
 				s.log.Info("materialization: this server follows Iceberg and publishes new snapshots", "holder", holder)
 				return
 			}
-			s.lease.Store(&leaseState{Role: "standby", Holder: by})
-			s.warmErr.Store(nil) // the leader's passes are its own to report
+			// The leader's passes are its own to report.
+			s.warmErr.Store(nil)
+			s.setMaterializer(func(m *floev1.MaterializerStatus) {
+				m.Role, m.Leader, m.LastPassAt, m.LastError = floev1.MaterializerStatus_ROLE_STANDBY, by, nil, ""
+			})
 			if by != "" {
 				s.log.Info("materialization: standing by; another server publishes new snapshots", "leader", by, "lease_ttl", s.cfg.Materialize.LeaseTTL)
 			}

@@ -26,6 +26,8 @@ type AdminHandler struct {
 	off SnapshotLister
 	// stats returns the serving counters (telemetry.Metrics.Stats).
 	stats func() (*floev1.GetServingStatsResponse, error)
+	// materializer returns what this server's follower is doing; nil when unknown.
+	materializer func() *floev1.MaterializerStatus
 }
 
 // SnapshotLister lists a view's Iceberg snapshots, oldest first (*offline.Store).
@@ -34,8 +36,8 @@ type SnapshotLister interface {
 }
 
 // NewAdminHandler returns the AdminService implementation.
-func NewAdminHandler(reg *registry.Registry, mat *materialize.Materializer, off SnapshotLister, stats func() (*floev1.GetServingStatsResponse, error)) *AdminHandler {
-	return &AdminHandler{reg: reg, mat: mat, off: off, stats: stats}
+func NewAdminHandler(reg *registry.Registry, mat *materialize.Materializer, off SnapshotLister, stats func() (*floev1.GetServingStatsResponse, error), materializer func() *floev1.MaterializerStatus) *AdminHandler {
+	return &AdminHandler{reg: reg, mat: mat, off: off, stats: stats, materializer: materializer}
 }
 
 // GetServingStats implements floe.v1.AdminService.GetServingStats.
@@ -83,6 +85,9 @@ func (h *AdminHandler) ListSnapshots(ctx context.Context, req *connect.Request[f
 // GetFreshness implements floe.v1.AdminService.GetFreshness.
 func (h *AdminHandler) GetFreshness(ctx context.Context, _ *connect.Request[floev1.GetFreshnessRequest]) (*connect.Response[floev1.GetFreshnessResponse], error) {
 	out := &floev1.GetFreshnessResponse{}
+	if h.materializer != nil {
+		out.Materializer = h.materializer()
+	}
 	for _, v := range h.reg.FeatureViews {
 		snaps, err := h.off.Snapshots(ctx, v)
 		if err != nil && !errors.Is(err, offline.ErrNoSuchTable) {

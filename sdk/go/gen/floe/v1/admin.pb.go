@@ -22,6 +22,67 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type MaterializerStatus_Role int32
+
+const (
+	MaterializerStatus_ROLE_UNSPECIFIED MaterializerStatus_Role = 0
+	// This server does not follow Iceberg (materialize.follow: false).
+	MaterializerStatus_ROLE_OFF MaterializerStatus_Role = 1
+	// This server follows every view and publishes new snapshots, alone (the
+	// in-process store, or materialize.lease: false).
+	MaterializerStatus_ROLE_FOLLOWER MaterializerStatus_Role = 2
+	// This server holds the lease of the servers sharing its online store, and publishes.
+	MaterializerStatus_ROLE_LEADER MaterializerStatus_Role = 3
+	// Another server (leader) holds the lease and publishes; this one takes over
+	// when it stops.
+	MaterializerStatus_ROLE_STANDBY MaterializerStatus_Role = 4
+)
+
+// Enum value maps for MaterializerStatus_Role.
+var (
+	MaterializerStatus_Role_name = map[int32]string{
+		0: "ROLE_UNSPECIFIED",
+		1: "ROLE_OFF",
+		2: "ROLE_FOLLOWER",
+		3: "ROLE_LEADER",
+		4: "ROLE_STANDBY",
+	}
+	MaterializerStatus_Role_value = map[string]int32{
+		"ROLE_UNSPECIFIED": 0,
+		"ROLE_OFF":         1,
+		"ROLE_FOLLOWER":    2,
+		"ROLE_LEADER":      3,
+		"ROLE_STANDBY":     4,
+	}
+)
+
+func (x MaterializerStatus_Role) Enum() *MaterializerStatus_Role {
+	p := new(MaterializerStatus_Role)
+	*p = x
+	return p
+}
+
+func (x MaterializerStatus_Role) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MaterializerStatus_Role) Descriptor() protoreflect.EnumDescriptor {
+	return file_floe_v1_admin_proto_enumTypes[0].Descriptor()
+}
+
+func (MaterializerStatus_Role) Type() protoreflect.EnumType {
+	return &file_floe_v1_admin_proto_enumTypes[0]
+}
+
+func (x MaterializerStatus_Role) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MaterializerStatus_Role.Descriptor instead.
+func (MaterializerStatus_Role) EnumDescriptor() ([]byte, []int) {
+	return file_floe_v1_admin_proto_rawDescGZIP(), []int{8, 0}
+}
+
 type MaterializeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Views to materialize; empty means every view in the registry.
@@ -467,8 +528,10 @@ func (x *ViewFreshness) GetLagSeconds() float64 {
 }
 
 type GetFreshnessResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Views         []*ViewFreshness       `protobuf:"bytes,1,rep,name=views,proto3" json:"views,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Views []*ViewFreshness       `protobuf:"bytes,1,rep,name=views,proto3" json:"views,omitempty"`
+	// What this server's follower is doing.
+	Materializer  *MaterializerStatus `protobuf:"bytes,2,opt,name=materializer,proto3" json:"materializer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -510,6 +573,88 @@ func (x *GetFreshnessResponse) GetViews() []*ViewFreshness {
 	return nil
 }
 
+func (x *GetFreshnessResponse) GetMaterializer() *MaterializerStatus {
+	if x != nil {
+		return x.Materializer
+	}
+	return nil
+}
+
+// MaterializerStatus is this server's part in publishing snapshots online.
+type MaterializerStatus struct {
+	state protoimpl.MessageState  `protogen:"open.v1"`
+	Role  MaterializerStatus_Role `protobuf:"varint,1,opt,name=role,proto3,enum=floe.v1.MaterializerStatus_Role" json:"role,omitempty"`
+	// The server holding the lease (host/pid/id); set for ROLE_LEADER and ROLE_STANDBY
+	// when known.
+	Leader string `protobuf:"bytes,2,opt,name=leader,proto3" json:"leader,omitempty"`
+	// When this server last finished a pass over every view; unset before the first,
+	// and while it stands by.
+	LastPassAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=last_pass_at,json=lastPassAt,proto3" json:"last_pass_at,omitempty"`
+	// Why the last pass (or asking for the lease) failed; empty when it did not. The
+	// follower retries every interval from the same watermark.
+	LastError     string `protobuf:"bytes,4,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MaterializerStatus) Reset() {
+	*x = MaterializerStatus{}
+	mi := &file_floe_v1_admin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MaterializerStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MaterializerStatus) ProtoMessage() {}
+
+func (x *MaterializerStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_v1_admin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MaterializerStatus.ProtoReflect.Descriptor instead.
+func (*MaterializerStatus) Descriptor() ([]byte, []int) {
+	return file_floe_v1_admin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *MaterializerStatus) GetRole() MaterializerStatus_Role {
+	if x != nil {
+		return x.Role
+	}
+	return MaterializerStatus_ROLE_UNSPECIFIED
+}
+
+func (x *MaterializerStatus) GetLeader() string {
+	if x != nil {
+		return x.Leader
+	}
+	return ""
+}
+
+func (x *MaterializerStatus) GetLastPassAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastPassAt
+	}
+	return nil
+}
+
+func (x *MaterializerStatus) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
 type GetServingStatsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -518,7 +663,7 @@ type GetServingStatsRequest struct {
 
 func (x *GetServingStatsRequest) Reset() {
 	*x = GetServingStatsRequest{}
-	mi := &file_floe_v1_admin_proto_msgTypes[8]
+	mi := &file_floe_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -530,7 +675,7 @@ func (x *GetServingStatsRequest) String() string {
 func (*GetServingStatsRequest) ProtoMessage() {}
 
 func (x *GetServingStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_admin_proto_msgTypes[8]
+	mi := &file_floe_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -543,7 +688,7 @@ func (x *GetServingStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServingStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetServingStatsRequest) Descriptor() ([]byte, []int) {
-	return file_floe_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_floe_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 // MethodStats are one RPC method's cumulative counters since the server started.
@@ -565,7 +710,7 @@ type MethodStats struct {
 
 func (x *MethodStats) Reset() {
 	*x = MethodStats{}
-	mi := &file_floe_v1_admin_proto_msgTypes[9]
+	mi := &file_floe_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -577,7 +722,7 @@ func (x *MethodStats) String() string {
 func (*MethodStats) ProtoMessage() {}
 
 func (x *MethodStats) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_admin_proto_msgTypes[9]
+	mi := &file_floe_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -590,7 +735,7 @@ func (x *MethodStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MethodStats.ProtoReflect.Descriptor instead.
 func (*MethodStats) Descriptor() ([]byte, []int) {
-	return file_floe_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_floe_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MethodStats) GetMethod() string {
@@ -640,7 +785,7 @@ type GetServingStatsResponse struct {
 
 func (x *GetServingStatsResponse) Reset() {
 	*x = GetServingStatsResponse{}
-	mi := &file_floe_v1_admin_proto_msgTypes[10]
+	mi := &file_floe_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +797,7 @@ func (x *GetServingStatsResponse) String() string {
 func (*GetServingStatsResponse) ProtoMessage() {}
 
 func (x *GetServingStatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_v1_admin_proto_msgTypes[10]
+	mi := &file_floe_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,7 +810,7 @@ func (x *GetServingStatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServingStatsResponse.ProtoReflect.Descriptor instead.
 func (*GetServingStatsResponse) Descriptor() ([]byte, []int) {
-	return file_floe_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_floe_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetServingStatsResponse) GetAt() *timestamppb.Timestamp {
@@ -726,9 +871,23 @@ const file_floe_v1_admin_proto_rawDesc = "" +
 	"\x18materialized_snapshot_id\x18\x03 \x01(\x03R\x16materializedSnapshotId\x12V\n" +
 	"\x19materialized_committed_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x17materializedCommittedAt\x12\x1f\n" +
 	"\vlag_seconds\x18\x05 \x01(\x01R\n" +
-	"lagSeconds\"D\n" +
+	"lagSeconds\"\x85\x01\n" +
 	"\x14GetFreshnessResponse\x12,\n" +
-	"\x05views\x18\x01 \x03(\v2\x16.floe.v1.ViewFreshnessR\x05views\"\x18\n" +
+	"\x05views\x18\x01 \x03(\v2\x16.floe.v1.ViewFreshnessR\x05views\x12?\n" +
+	"\fmaterializer\x18\x02 \x01(\v2\x1b.floe.v1.MaterializerStatusR\fmaterializer\"\xa1\x02\n" +
+	"\x12MaterializerStatus\x124\n" +
+	"\x04role\x18\x01 \x01(\x0e2 .floe.v1.MaterializerStatus.RoleR\x04role\x12\x16\n" +
+	"\x06leader\x18\x02 \x01(\tR\x06leader\x12<\n" +
+	"\flast_pass_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lastPassAt\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x04 \x01(\tR\tlastError\"`\n" +
+	"\x04Role\x12\x14\n" +
+	"\x10ROLE_UNSPECIFIED\x10\x00\x12\f\n" +
+	"\bROLE_OFF\x10\x01\x12\x11\n" +
+	"\rROLE_FOLLOWER\x10\x02\x12\x0f\n" +
+	"\vROLE_LEADER\x10\x03\x12\x10\n" +
+	"\fROLE_STANDBY\x10\x04\"\x18\n" +
 	"\x16GetServingStatsRequest\"\x9f\x02\n" +
 	"\vMethodStats\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x14\n" +
@@ -764,46 +923,52 @@ func file_floe_v1_admin_proto_rawDescGZIP() []byte {
 	return file_floe_v1_admin_proto_rawDescData
 }
 
-var file_floe_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_floe_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_floe_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_floe_v1_admin_proto_goTypes = []any{
-	(*MaterializeRequest)(nil),      // 0: floe.v1.MaterializeRequest
-	(*MaterializeResponse)(nil),     // 1: floe.v1.MaterializeResponse
-	(*ListSnapshotsRequest)(nil),    // 2: floe.v1.ListSnapshotsRequest
-	(*Snapshot)(nil),                // 3: floe.v1.Snapshot
-	(*ListSnapshotsResponse)(nil),   // 4: floe.v1.ListSnapshotsResponse
-	(*GetFreshnessRequest)(nil),     // 5: floe.v1.GetFreshnessRequest
-	(*ViewFreshness)(nil),           // 6: floe.v1.ViewFreshness
-	(*GetFreshnessResponse)(nil),    // 7: floe.v1.GetFreshnessResponse
-	(*GetServingStatsRequest)(nil),  // 8: floe.v1.GetServingStatsRequest
-	(*MethodStats)(nil),             // 9: floe.v1.MethodStats
-	(*GetServingStatsResponse)(nil), // 10: floe.v1.GetServingStatsResponse
-	nil,                             // 11: floe.v1.MethodStats.ErrorsByCodeEntry
-	nil,                             // 12: floe.v1.GetServingStatsResponse.ValuesByTierEntry
-	(*timestamppb.Timestamp)(nil),   // 13: google.protobuf.Timestamp
+	(MaterializerStatus_Role)(0),    // 0: floe.v1.MaterializerStatus.Role
+	(*MaterializeRequest)(nil),      // 1: floe.v1.MaterializeRequest
+	(*MaterializeResponse)(nil),     // 2: floe.v1.MaterializeResponse
+	(*ListSnapshotsRequest)(nil),    // 3: floe.v1.ListSnapshotsRequest
+	(*Snapshot)(nil),                // 4: floe.v1.Snapshot
+	(*ListSnapshotsResponse)(nil),   // 5: floe.v1.ListSnapshotsResponse
+	(*GetFreshnessRequest)(nil),     // 6: floe.v1.GetFreshnessRequest
+	(*ViewFreshness)(nil),           // 7: floe.v1.ViewFreshness
+	(*GetFreshnessResponse)(nil),    // 8: floe.v1.GetFreshnessResponse
+	(*MaterializerStatus)(nil),      // 9: floe.v1.MaterializerStatus
+	(*GetServingStatsRequest)(nil),  // 10: floe.v1.GetServingStatsRequest
+	(*MethodStats)(nil),             // 11: floe.v1.MethodStats
+	(*GetServingStatsResponse)(nil), // 12: floe.v1.GetServingStatsResponse
+	nil,                             // 13: floe.v1.MethodStats.ErrorsByCodeEntry
+	nil,                             // 14: floe.v1.GetServingStatsResponse.ValuesByTierEntry
+	(*timestamppb.Timestamp)(nil),   // 15: google.protobuf.Timestamp
 }
 var file_floe_v1_admin_proto_depIdxs = []int32{
-	13, // 0: floe.v1.Snapshot.committed_at:type_name -> google.protobuf.Timestamp
-	3,  // 1: floe.v1.ListSnapshotsResponse.snapshots:type_name -> floe.v1.Snapshot
-	3,  // 2: floe.v1.ViewFreshness.latest:type_name -> floe.v1.Snapshot
-	13, // 3: floe.v1.ViewFreshness.materialized_committed_at:type_name -> google.protobuf.Timestamp
-	6,  // 4: floe.v1.GetFreshnessResponse.views:type_name -> floe.v1.ViewFreshness
-	11, // 5: floe.v1.MethodStats.errors_by_code:type_name -> floe.v1.MethodStats.ErrorsByCodeEntry
-	13, // 6: floe.v1.GetServingStatsResponse.at:type_name -> google.protobuf.Timestamp
-	9,  // 7: floe.v1.GetServingStatsResponse.methods:type_name -> floe.v1.MethodStats
-	12, // 8: floe.v1.GetServingStatsResponse.values_by_tier:type_name -> floe.v1.GetServingStatsResponse.ValuesByTierEntry
-	0,  // 9: floe.v1.AdminService.Materialize:input_type -> floe.v1.MaterializeRequest
-	2,  // 10: floe.v1.AdminService.ListSnapshots:input_type -> floe.v1.ListSnapshotsRequest
-	5,  // 11: floe.v1.AdminService.GetFreshness:input_type -> floe.v1.GetFreshnessRequest
-	8,  // 12: floe.v1.AdminService.GetServingStats:input_type -> floe.v1.GetServingStatsRequest
-	1,  // 13: floe.v1.AdminService.Materialize:output_type -> floe.v1.MaterializeResponse
-	4,  // 14: floe.v1.AdminService.ListSnapshots:output_type -> floe.v1.ListSnapshotsResponse
-	7,  // 15: floe.v1.AdminService.GetFreshness:output_type -> floe.v1.GetFreshnessResponse
-	10, // 16: floe.v1.AdminService.GetServingStats:output_type -> floe.v1.GetServingStatsResponse
-	13, // [13:17] is the sub-list for method output_type
-	9,  // [9:13] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	15, // 0: floe.v1.Snapshot.committed_at:type_name -> google.protobuf.Timestamp
+	4,  // 1: floe.v1.ListSnapshotsResponse.snapshots:type_name -> floe.v1.Snapshot
+	4,  // 2: floe.v1.ViewFreshness.latest:type_name -> floe.v1.Snapshot
+	15, // 3: floe.v1.ViewFreshness.materialized_committed_at:type_name -> google.protobuf.Timestamp
+	7,  // 4: floe.v1.GetFreshnessResponse.views:type_name -> floe.v1.ViewFreshness
+	9,  // 5: floe.v1.GetFreshnessResponse.materializer:type_name -> floe.v1.MaterializerStatus
+	0,  // 6: floe.v1.MaterializerStatus.role:type_name -> floe.v1.MaterializerStatus.Role
+	15, // 7: floe.v1.MaterializerStatus.last_pass_at:type_name -> google.protobuf.Timestamp
+	13, // 8: floe.v1.MethodStats.errors_by_code:type_name -> floe.v1.MethodStats.ErrorsByCodeEntry
+	15, // 9: floe.v1.GetServingStatsResponse.at:type_name -> google.protobuf.Timestamp
+	11, // 10: floe.v1.GetServingStatsResponse.methods:type_name -> floe.v1.MethodStats
+	14, // 11: floe.v1.GetServingStatsResponse.values_by_tier:type_name -> floe.v1.GetServingStatsResponse.ValuesByTierEntry
+	1,  // 12: floe.v1.AdminService.Materialize:input_type -> floe.v1.MaterializeRequest
+	3,  // 13: floe.v1.AdminService.ListSnapshots:input_type -> floe.v1.ListSnapshotsRequest
+	6,  // 14: floe.v1.AdminService.GetFreshness:input_type -> floe.v1.GetFreshnessRequest
+	10, // 15: floe.v1.AdminService.GetServingStats:input_type -> floe.v1.GetServingStatsRequest
+	2,  // 16: floe.v1.AdminService.Materialize:output_type -> floe.v1.MaterializeResponse
+	5,  // 17: floe.v1.AdminService.ListSnapshots:output_type -> floe.v1.ListSnapshotsResponse
+	8,  // 18: floe.v1.AdminService.GetFreshness:output_type -> floe.v1.GetFreshnessResponse
+	12, // 19: floe.v1.AdminService.GetServingStats:output_type -> floe.v1.GetServingStatsResponse
+	16, // [16:20] is the sub-list for method output_type
+	12, // [12:16] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_floe_v1_admin_proto_init() }
@@ -816,13 +981,14 @@ func file_floe_v1_admin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_v1_admin_proto_rawDesc), len(file_floe_v1_admin_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   13,
+			NumEnums:      1,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_floe_v1_admin_proto_goTypes,
 		DependencyIndexes: file_floe_v1_admin_proto_depIdxs,
+		EnumInfos:         file_floe_v1_admin_proto_enumTypes,
 		MessageInfos:      file_floe_v1_admin_proto_msgTypes,
 	}.Build()
 	File_floe_v1_admin_proto = out.File

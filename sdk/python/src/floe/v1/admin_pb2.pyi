@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -82,10 +83,36 @@ class ViewFreshness(_message.Message):
     def __init__(self, view: _Optional[str] = ..., latest: _Optional[_Union[Snapshot, _Mapping]] = ..., materialized_snapshot_id: _Optional[int] = ..., materialized_committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lag_seconds: _Optional[float] = ...) -> None: ...
 
 class GetFreshnessResponse(_message.Message):
-    __slots__ = ("views",)
+    __slots__ = ("views", "materializer")
     VIEWS_FIELD_NUMBER: _ClassVar[int]
+    MATERIALIZER_FIELD_NUMBER: _ClassVar[int]
     views: _containers.RepeatedCompositeFieldContainer[ViewFreshness]
-    def __init__(self, views: _Optional[_Iterable[_Union[ViewFreshness, _Mapping]]] = ...) -> None: ...
+    materializer: MaterializerStatus
+    def __init__(self, views: _Optional[_Iterable[_Union[ViewFreshness, _Mapping]]] = ..., materializer: _Optional[_Union[MaterializerStatus, _Mapping]] = ...) -> None: ...
+
+class MaterializerStatus(_message.Message):
+    __slots__ = ("role", "leader", "last_pass_at", "last_error")
+    class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        ROLE_UNSPECIFIED: _ClassVar[MaterializerStatus.Role]
+        ROLE_OFF: _ClassVar[MaterializerStatus.Role]
+        ROLE_FOLLOWER: _ClassVar[MaterializerStatus.Role]
+        ROLE_LEADER: _ClassVar[MaterializerStatus.Role]
+        ROLE_STANDBY: _ClassVar[MaterializerStatus.Role]
+    ROLE_UNSPECIFIED: MaterializerStatus.Role
+    ROLE_OFF: MaterializerStatus.Role
+    ROLE_FOLLOWER: MaterializerStatus.Role
+    ROLE_LEADER: MaterializerStatus.Role
+    ROLE_STANDBY: MaterializerStatus.Role
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    LEADER_FIELD_NUMBER: _ClassVar[int]
+    LAST_PASS_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    role: MaterializerStatus.Role
+    leader: str
+    last_pass_at: _timestamp_pb2.Timestamp
+    last_error: str
+    def __init__(self, role: _Optional[_Union[MaterializerStatus.Role, str]] = ..., leader: _Optional[str] = ..., last_pass_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ...) -> None: ...
 
 class GetServingStatsRequest(_message.Message):
     __slots__ = ()

@@ -2,8 +2,8 @@
 // @generated from file floe/v1/admin.proto (package floe.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file floe/v1/admin.proto.
  */
 export const file_floe_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChNmbG9lL3YxL2FkbWluLnByb3RvEgdmbG9lLnYxIiMKEk1hdGVyaWFsaXplUmVxdWVzdBINCgV2aWV3cxgBIAMoCSKDAQoTTWF0ZXJpYWxpemVSZXNwb25zZRIMCgR2aWV3GAEgASgJEhMKC3NuYXBzaG90X2lkGAIgASgDEhEKCXJvd3NfcmVhZBgDIAEoAxIUCgxyb3dzX3dyaXR0ZW4YBCABKAMSDAoEZG9uZRgFIAEoCBISCgp1cF90b19kYXRlGAYgASgIIjMKFExpc3RTbmFwc2hvdHNSZXF1ZXN0EgwKBHZpZXcYASABKAkSDQoFbGltaXQYAiABKA0ivQEKCFNuYXBzaG90EhMKC3NuYXBzaG90X2lkGAEgASgDEhEKCXBhcmVudF9pZBgCIAEoAxIwCgxjb21taXR0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCW9wZXJhdGlvbhgEIAEoCRIVCg1hZGRlZF9yZWNvcmRzGAUgASgDEhcKD2RlbGV0ZWRfcmVjb3JkcxgGIAEoAxIUCgxtYXRlcmlhbGl6ZWQYByABKAgiPQoVTGlzdFNuYXBzaG90c1Jlc3BvbnNlEiQKCXNuYXBzaG90cxgBIAMoCzIRLmZsb2UudjEuU25hcHNob3QiFQoTR2V0RnJlc2huZXNzUmVxdWVzdCK2AQoNVmlld0ZyZXNobmVzcxIMCgR2aWV3GAEgASgJEiEKBmxhdGVzdBgCIAEoCzIRLmZsb2UudjEuU25hcHNob3QSIAoYbWF0ZXJpYWxpemVkX3NuYXBzaG90X2lkGAMgASgDEj0KGW1hdGVyaWFsaXplZF9jb21taXR0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2xhZ19zZWNvbmRzGAUgASgBIj0KFEdldEZyZXNobmVzc1Jlc3BvbnNlEiUKBXZpZXdzGAEgAygLMhYuZmxvZS52MS5WaWV3RnJlc2huZXNzIhgKFkdldFNlcnZpbmdTdGF0c1JlcXVlc3Qi1QEKC01ldGhvZFN0YXRzEg4KBm1ldGhvZBgBIAEoCRINCgVjb3VudBgCIAEoBBIbChNidWNrZXRfdXBwZXJfYm91bmRzGAMgAygBEhUKDWJ1Y2tldF9jb3VudHMYBCADKAQSPgoOZXJyb3JzX2J5X2NvZGUYBSADKAsyJi5mbG9lLnYxLk1ldGhvZFN0YXRzLkVycm9yc0J5Q29kZUVudHJ5GjMKEUVycm9yc0J5Q29kZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEi6QEKF0dldFNlcnZpbmdTdGF0c1Jlc3BvbnNlEiYKAmF0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIlCgdtZXRob2RzGAIgAygLMhQuZmxvZS52MS5NZXRob2RTdGF0cxJKCg52YWx1ZXNfYnlfdGllchgDIAMoCzIyLmZsb2UudjEuR2V0U2VydmluZ1N0YXRzUmVzcG9uc2UuVmFsdWVzQnlUaWVyRW50cnkaMwoRVmFsdWVzQnlUaWVyRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ATLcAgoMQWRtaW5TZXJ2aWNlEkoKC01hdGVyaWFsaXplEhsuZmxvZS52MS5NYXRlcmlhbGl6ZVJlcXVlc3QaHC5mbG9lLnYxLk1hdGVyaWFsaXplUmVzcG9uc2UwARJTCg1MaXN0U25hcHNob3RzEh0uZmxvZS52MS5MaXN0U25hcHNob3RzUmVxdWVzdBoeLmZsb2UudjEuTGlzdFNuYXBzaG90c1Jlc3BvbnNlIgOQAgESUAoMR2V0RnJlc2huZXNzEhwuZmxvZS52MS5HZXRGcmVzaG5lc3NSZXF1ZXN0Gh0uZmxvZS52MS5HZXRGcmVzaG5lc3NSZXNwb25zZSIDkAIBElkKD0dldFNlcnZpbmdTdGF0cxIfLmZsb2UudjEuR2V0U2VydmluZ1N0YXRzUmVxdWVzdBogLmZsb2UudjEuR2V0U2VydmluZ1N0YXRzUmVzcG9uc2UiA5ACAUIpWidmbG9lLmRldi9mbG9lL3Nkay9nby9nZW4vZmxvZS92MTtmbG9ldjFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChNmbG9lL3YxL2FkbWluLnByb3RvEgdmbG9lLnYxIiMKEk1hdGVyaWFsaXplUmVxdWVzdBINCgV2aWV3cxgBIAMoCSKDAQoTTWF0ZXJpYWxpemVSZXNwb25zZRIMCgR2aWV3GAEgASgJEhMKC3NuYXBzaG90X2lkGAIgASgDEhEKCXJvd3NfcmVhZBgDIAEoAxIUCgxyb3dzX3dyaXR0ZW4YBCABKAMSDAoEZG9uZRgFIAEoCBISCgp1cF90b19kYXRlGAYgASgIIjMKFExpc3RTbmFwc2hvdHNSZXF1ZXN0EgwKBHZpZXcYASABKAkSDQoFbGltaXQYAiABKA0ivQEKCFNuYXBzaG90EhMKC3NuYXBzaG90X2lkGAEgASgDEhEKCXBhcmVudF9pZBgCIAEoAxIwCgxjb21taXR0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCW9wZXJhdGlvbhgEIAEoCRIVCg1hZGRlZF9yZWNvcmRzGAUgASgDEhcKD2RlbGV0ZWRfcmVjb3JkcxgGIAEoAxIUCgxtYXRlcmlhbGl6ZWQYByABKAgiPQoVTGlzdFNuYXBzaG90c1Jlc3BvbnNlEiQKCXNuYXBzaG90cxgBIAMoCzIRLmZsb2UudjEuU25hcHNob3QiFQoTR2V0RnJlc2huZXNzUmVxdWVzdCK2AQoNVmlld0ZyZXNobmVzcxIMCgR2aWV3GAEgASgJEiEKBmxhdGVzdBgCIAEoCzIRLmZsb2UudjEuU25hcHNob3QSIAoYbWF0ZXJpYWxpemVkX3NuYXBzaG90X2lkGAMgASgDEj0KGW1hdGVyaWFsaXplZF9jb21taXR0ZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2xhZ19zZWNvbmRzGAUgASgBInAKFEdldEZyZXNobmVzc1Jlc3BvbnNlEiUKBXZpZXdzGAEgAygLMhYuZmxvZS52MS5WaWV3RnJlc2huZXNzEjEKDG1hdGVyaWFsaXplchgCIAEoCzIbLmZsb2UudjEuTWF0ZXJpYWxpemVyU3RhdHVzIvwBChJNYXRlcmlhbGl6ZXJTdGF0dXMSLgoEcm9sZRgBIAEoDjIgLmZsb2UudjEuTWF0ZXJpYWxpemVyU3RhdHVzLlJvbGUSDgoGbGVhZGVyGAIgASgJEjAKDGxhc3RfcGFzc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKbGFzdF9lcnJvchgEIAEoCSJgCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIMCghST0xFX09GRhABEhEKDVJPTEVfRk9MTE9XRVIQAhIPCgtST0xFX0xFQURFUhADEhAKDFJPTEVfU1RBTkRCWRAEIhgKFkdldFNlcnZpbmdTdGF0c1JlcXVlc3Qi1QEKC01ldGhvZFN0YXRzEg4KBm1ldGhvZBgBIAEoCRINCgVjb3VudBgCIAEoBBIbChNidWNrZXRfdXBwZXJfYm91bmRzGAMgAygBEhUKDWJ1Y2tldF9jb3VudHMYBCADKAQSPgoOZXJyb3JzX2J5X2NvZGUYBSADKAsyJi5mbG9lLnYxLk1ldGhvZFN0YXRzLkVycm9yc0J5Q29kZUVudHJ5GjMKEUVycm9yc0J5Q29kZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEi6QEKF0dldFNlcnZpbmdTdGF0c1Jlc3BvbnNlEiYKAmF0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIlCgdtZXRob2RzGAIgAygLMhQuZmxvZS52MS5NZXRob2RTdGF0cxJKCg52YWx1ZXNfYnlfdGllchgDIAMoCzIyLmZsb2UudjEuR2V0U2VydmluZ1N0YXRzUmVzcG9uc2UuVmFsdWVzQnlUaWVyRW50cnkaMwoRVmFsdWVzQnlUaWVyRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ATLcAgoMQWRtaW5TZXJ2aWNlEkoKC01hdGVyaWFsaXplEhsuZmxvZS52MS5NYXRlcmlhbGl6ZVJlcXVlc3QaHC5mbG9lLnYxLk1hdGVyaWFsaXplUmVzcG9uc2UwARJTCg1MaXN0U25hcHNob3RzEh0uZmxvZS52MS5MaXN0U25hcHNob3RzUmVxdWVzdBoeLmZsb2UudjEuTGlzdFNuYXBzaG90c1Jlc3BvbnNlIgOQAgESUAoMR2V0RnJlc2huZXNzEhwuZmxvZS52MS5HZXRGcmVzaG5lc3NSZXF1ZXN0Gh0uZmxvZS52MS5HZXRGcmVzaG5lc3NSZXNwb25zZSIDkAIBElkKD0dldFNlcnZpbmdTdGF0cxIfLmZsb2UudjEuR2V0U2VydmluZ1N0YXRzUmVxdWVzdBogLmZsb2UudjEuR2V0U2VydmluZ1N0YXRzUmVzcG9uc2UiA5ACAUIpWidmbG9lLmRldi9mbG9lL3Nkay9nby9nZW4vZmxvZS92MTtmbG9ldjFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message floe.v1.MaterializeRequest
@@ -248,6 +248,13 @@ export type GetFreshnessResponse = Message<"floe.v1.GetFreshnessResponse"> & {
    * @generated from field: repeated floe.v1.ViewFreshness views = 1;
    */
   views: ViewFreshness[];
+
+  /**
+   * What this server's follower is doing.
+   *
+   * @generated from field: floe.v1.MaterializerStatus materializer = 2;
+   */
+  materializer?: MaterializerStatus | undefined;
 };
 
 /**
@@ -256,6 +263,95 @@ export type GetFreshnessResponse = Message<"floe.v1.GetFreshnessResponse"> & {
  */
 export const GetFreshnessResponseSchema: GenMessage<GetFreshnessResponse> = /*@__PURE__*/
   messageDesc(file_floe_v1_admin, 7);
+
+/**
+ * MaterializerStatus is this server's part in publishing snapshots online.
+ *
+ * @generated from message floe.v1.MaterializerStatus
+ */
+export type MaterializerStatus = Message<"floe.v1.MaterializerStatus"> & {
+  /**
+   * @generated from field: floe.v1.MaterializerStatus.Role role = 1;
+   */
+  role: MaterializerStatus_Role;
+
+  /**
+   * The server holding the lease (host/pid/id); set for ROLE_LEADER and ROLE_STANDBY
+   * when known.
+   *
+   * @generated from field: string leader = 2;
+   */
+  leader: string;
+
+  /**
+   * When this server last finished a pass over every view; unset before the first,
+   * and while it stands by.
+   *
+   * @generated from field: google.protobuf.Timestamp last_pass_at = 3;
+   */
+  lastPassAt?: Timestamp | undefined;
+
+  /**
+   * Why the last pass (or asking for the lease) failed; empty when it did not. The
+   * follower retries every interval from the same watermark.
+   *
+   * @generated from field: string last_error = 4;
+   */
+  lastError: string;
+};
+
+/**
+ * Describes the message floe.v1.MaterializerStatus.
+ * Use `create(MaterializerStatusSchema)` to create a new message.
+ */
+export const MaterializerStatusSchema: GenMessage<MaterializerStatus> = /*@__PURE__*/
+  messageDesc(file_floe_v1_admin, 8);
+
+/**
+ * @generated from enum floe.v1.MaterializerStatus.Role
+ */
+export enum MaterializerStatus_Role {
+  /**
+   * @generated from enum value: ROLE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * This server does not follow Iceberg (materialize.follow: false).
+   *
+   * @generated from enum value: ROLE_OFF = 1;
+   */
+  OFF = 1,
+
+  /**
+   * This server follows every view and publishes new snapshots, alone (the
+   * in-process store, or materialize.lease: false).
+   *
+   * @generated from enum value: ROLE_FOLLOWER = 2;
+   */
+  FOLLOWER = 2,
+
+  /**
+   * This server holds the lease of the servers sharing its online store, and publishes.
+   *
+   * @generated from enum value: ROLE_LEADER = 3;
+   */
+  LEADER = 3,
+
+  /**
+   * Another server (leader) holds the lease and publishes; this one takes over
+   * when it stops.
+   *
+   * @generated from enum value: ROLE_STANDBY = 4;
+   */
+  STANDBY = 4,
+}
+
+/**
+ * Describes the enum floe.v1.MaterializerStatus.Role.
+ */
+export const MaterializerStatus_RoleSchema: GenEnum<MaterializerStatus_Role> = /*@__PURE__*/
+  enumDesc(file_floe_v1_admin, 8, 0);
 
 /**
  * @generated from message floe.v1.GetServingStatsRequest
@@ -268,7 +364,7 @@ export type GetServingStatsRequest = Message<"floe.v1.GetServingStatsRequest"> &
  * Use `create(GetServingStatsRequestSchema)` to create a new message.
  */
 export const GetServingStatsRequestSchema: GenMessage<GetServingStatsRequest> = /*@__PURE__*/
-  messageDesc(file_floe_v1_admin, 8);
+  messageDesc(file_floe_v1_admin, 9);
 
 /**
  * MethodStats are one RPC method's cumulative counters since the server started.
@@ -316,7 +412,7 @@ export type MethodStats = Message<"floe.v1.MethodStats"> & {
  * Use `create(MethodStatsSchema)` to create a new message.
  */
 export const MethodStatsSchema: GenMessage<MethodStats> = /*@__PURE__*/
-  messageDesc(file_floe_v1_admin, 9);
+  messageDesc(file_floe_v1_admin, 10);
 
 /**
  * @generated from message floe.v1.GetServingStatsResponse
@@ -345,7 +441,7 @@ export type GetServingStatsResponse = Message<"floe.v1.GetServingStatsResponse">
  * Use `create(GetServingStatsResponseSchema)` to create a new message.
  */
 export const GetServingStatsResponseSchema: GenMessage<GetServingStatsResponse> = /*@__PURE__*/
-  messageDesc(file_floe_v1_admin, 10);
+  messageDesc(file_floe_v1_admin, 11);
 
 /**
  * AdminService runs operator tasks inside a running server, so that a server
