@@ -189,6 +189,10 @@ describe("console", () => {
     const table = page.getByTestId("freshness-table");
     await table.waitFor();
     assert.match(await table.locator('tr[data-view="user_behavior"]').textContent(), /up to date/);
+    // The demo's in-process store has one publisher: this server.
+    const materializer = page.getByTestId("materializer");
+    assert.equal(await materializer.getAttribute("data-role"), "FOLLOWER");
+    assert.match(await materializer.textContent(), /This server publishes new snapshots/);
     const history = page.getByTestId("history-table");
     await history.waitFor();
     assert.equal(await history.locator("tbody tr").count(), 2);

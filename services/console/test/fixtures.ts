@@ -7,6 +7,7 @@ import {
   FeatureStatus,
   GetOnlineFeaturesResponseSchema,
   GetRegistryResponseSchema,
+  MaterializerStatus_Role,
   Tier,
   ValueType,
   type DiffFeaturesRequest,
@@ -203,6 +204,7 @@ export const freshness = {
     { view: "user_profile", latest: snapshots.user_profile![0], materializedSnapshotId: 101n, materializedCommittedAt: timestampFromDate(t0), lagSeconds: 0 },
     { view: "card_activity", materializedSnapshotId: 0n, lagSeconds: 0 },
   ],
+  materializer: { role: MaterializerStatus_Role.FOLLOWER, leader: "", lastPassAt: timestampFromDate(t2), lastError: "" },
 };
 
 const bounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, Infinity];

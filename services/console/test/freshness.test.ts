@@ -3,6 +3,7 @@ import { fireEvent, screen, within } from "@testing-library/vue";
 import { describe, expect, it } from "vitest";
 import Freshness from "~/pages/freshness.vue";
 import { Hang, NetworkDown, RpcFault, installFakeFloe } from "./fake-floe";
+import { MaterializerStatus_Role } from "@floe/client";
 import { freshness, healthy } from "./fixtures";
 
 describe("Freshness", () => {
@@ -38,6 +39,53 @@ describe("Freshness", () => {
     await screen.findByText("Recent Iceberg snapshots of user_profile, newest first");
     expect(useRouter().currentRoute.value.query.view).toBe("user_profile");
     expect(fake.calls("ListSnapshots").at(-1).view).toBe("user_profile");
+  });
+
+  it("says this server publishes, and when its last pass ran", async () => {
+    installFakeFloe(healthy());
+    await renderSuspended(Freshness, { route: "/freshness" });
+    const status = await screen.findByTestId("materializer");
+    expect(status.dataset.role).toBe("FOLLOWER");
+    expect(status.textContent).toContain("This server publishes new snapshots");
+    expect(within(status).getByTestId("materializer-last-pass").textContent).toContain("Last pass over every view");
+  });
+
+  it("names the leader while this server stands by", async () => {
+    installFakeFloe({
+      ...healthy(),
+      GetFreshness: () => ({ ...freshness, materializer: { role: MaterializerStatus_Role.STANDBY, leader: "floe-2/4711/9ab3", lastError: "" } }),
+    });
+    await renderSuspended(Freshness, { route: "/freshness" });
+    const status = await screen.findByTestId("materializer");
+    expect(status.textContent).toContain("Another server publishes new snapshots");
+    expect(status.textContent).toContain("floe-2/4711/9ab3 holds the lease");
+    expect(within(status).queryByTestId("materializer-last-pass")).toBeNull();
+  });
+
+  it("says the lease holder is this server", async () => {
+    installFakeFloe({
+      ...healthy(),
+      GetFreshness: () => ({ ...freshness, materializer: { role: MaterializerStatus_Role.LEADER, leader: "floe-1/42/77aa", lastError: "" } }),
+    });
+    await renderSuspended(Freshness, { route: "/freshness" });
+    expect((await screen.findByTestId("materializer")).textContent).toContain("holds the lease of the servers sharing this online store (as floe-1/42/77aa)");
+  });
+
+  it("shows a failing pass with its reason", async () => {
+    installFakeFloe({
+      ...healthy(),
+      GetFreshness: () => ({ ...freshness, materializer: { ...freshness.materializer, lastError: "materialize user_behavior: catalog unreachable" } }),
+    });
+    await renderSuspended(Freshness, { route: "/freshness" });
+    const status = await screen.findByTestId("materializer");
+    expect(status.textContent).toContain("Publishing is failing");
+    expect(status.textContent).toContain("catalog unreachable");
+  });
+
+  it("says when this server does not follow Iceberg", async () => {
+    installFakeFloe({ ...healthy(), GetFreshness: () => ({ ...freshness, materializer: { role: MaterializerStatus_Role.OFF, leader: "", lastError: "" } }) });
+    await renderSuspended(Freshness, { route: "/freshness" });
+    expect((await screen.findByTestId("materializer")).textContent).toContain("materialize.follow is off");
   });
 
   it("says when a view has no snapshot", async () => {
