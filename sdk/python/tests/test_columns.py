@@ -197,6 +197,30 @@ def test_declared_dimension_of_an_all_null_vector_column():
         feature_arrays(bad, ["v__emb"])
 
 
+def test_missing_tells_a_stored_nan_from_no_value():
+    from floe.training import TrainingData
+    from floe.v1 import training_pb2
+
+    table = pa.table(
+        {
+            "user_id": pa.array([1, 2, 3], pa.int64()),
+            "v__x": pa.array([float("nan"), None, 1.5], pa.float64()),
+            "v__n": pa.array([4, 5, None], pa.int64()),
+        }
+    )
+    data = TrainingData(table, training_pb2.DatasetManifest(columns=["v__x", "v__n"]))
+    x = data.to_numpy()
+    assert np.isnan(x[0, 0]) and np.isnan(x[1, 0])  # the same NaN in the matrix
+    np.testing.assert_array_equal(
+        data.missing(), [[False, False], [True, False], [False, True]]
+    )
+    assert (np.isnan(x) & ~data.missing()).tolist() == [
+        [True, False],
+        [False, False],
+        [False, False],
+    ]
+
+
 def test_matrix_refusals():
     table = training_table()
     with pytest.raises(ValueError, match="float_vector"):

@@ -550,6 +550,23 @@ class TrainingData(NamedTuple):
         """Number of rows (``len()`` is 2: this is a (table, manifest) tuple)."""
         return int(self.table.num_rows)
 
+    def missing(self) -> npt.NDArray[np.bool_]:
+        """Returns a (rows, features) bool matrix, in the service's order: True
+        where the feature has no value (no row at or before the row's time, data
+        older than the TTL, an unknown entity, or a stored null).
+
+        ``to_numpy()`` writes NaN for these, so it cannot tell them from a
+        stored NaN; this can: ``np.isnan(x) & ~data.missing()`` are real NaNs.
+        """
+        out = np.zeros((self.num_rows, len(self.feature_columns)), dtype=np.bool_)
+        for j, name in enumerate(self.feature_columns):
+            col = self.table.column(name)
+            if col.null_count:
+                out[:, j] = np.asarray(
+                    col.is_null().to_numpy(zero_copy_only=False), dtype=np.bool_
+                )
+        return out
+
     def to_numpy(self, dtype: npt.DTypeLike | None = None) -> np.ndarray:
         """Returns the features as a (rows, features) matrix in the service's order.
 
