@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +72,47 @@ func TestServersTakeTurnsMaterializing(t *testing.T) {
 			Entities: []*floev1.EntityColumn{{JoinKey: "user_id", Values: &floev1.EntityColumn_Int64Values{Int64Values: &floev1.Int64List{Values: []int64{1}}}}},
 		}))
 		return err == nil && ages(t, resp.Msg)[0] == 41 && resp.Msg.Views[0].Tiers[0] == floev1.Tier_TIER_ONLINE
+	})
+}
+
+// TestMaterializeFollowTakesTurnsWithAServer runs `floe materialize --follow` next
+// to a server on the same Redis: it stands by naming the server, and takes over
+// when the server shuts down.
+func TestMaterializeFollowTakesTurnsWithAServer(t *testing.T) {
+	redis := testenv.Redis(t)
+	specs := filepath.Join(repoRoot(t), "specs", "examples", "pricing")
+	p := newProject(t, specs, fmt.Sprintf("online: {type: redis, redis: {addrs: [%q]}}\nmaterialize: {interval: 100ms, lease_ttl: 2s}", redis.Addr()))
+	p.must("ingest", "--config", p.config, "--view", "user_profile", "--file", profileCSV(t, p.dir, "v0.csv", time.Now().Add(-time.Hour), 40, 1))
+	srv := p.serve()
+	var holder string
+	waitFor(t, "the server to take the lease", func() bool {
+		_, body := srv.readyz()
+		l, _ := body["materialization_lease"].(map[string]any)
+		holder, _ = l["holder"].(string)
+		return l["role"] == "leader"
+	})
+
+	cmd := exec.Command(floeBin, "materialize", "--config", p.config, "--follow")
+	cmd.Env = append(os.Environ(), p.env...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		<-done
+		if t.Failed() {
+			t.Logf("floe materialize --follow printed:\n%s", out.String())
+		}
+	})
+	waitFor(t, "floe materialize --follow to stand by", func() bool {
+		return strings.Contains(out.String(), "standing by: "+holder+" holds the materialization lease")
+	})
+	srv.stop()
+	waitFor(t, "floe materialize --follow to take over", func() bool {
+		return strings.Contains(out.String(), "holding the materialization lease")
 	})
 }
