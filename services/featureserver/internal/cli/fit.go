@@ -12,8 +12,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"gopkg.in/yaml.v3"
-
 	"floe.dev/floe/services/featureserver/internal/fit"
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/registry"
@@ -120,13 +118,11 @@ func checkLocks(ctx context.Context, dir string, files map[string][]byte, store 
 			continue
 		}
 		lockPaths = append(lockPaths, path)
-		var l struct {
-			Snapshots map[string]int64 `yaml:"snapshots"`
-		}
-		if err := yaml.Unmarshal(content, &l); err != nil {
+		snaps, err := registry.LockSnapshots(content)
+		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		for table, id := range l.Snapshots {
+		for table, id := range snaps {
 			if prev, ok := pins[table]; ok && prev != id {
 				return fmt.Errorf("%s and %s were fitted on different snapshots of %s (%d and %d); --check refits every spec from one snapshot per table: refit them together with floe fit",
 					pinnedBy[table], path, table, prev, id)

@@ -25,6 +25,16 @@ func isLockPath(path string) bool {
 	return strings.HasSuffix(path, ".lock.yaml") || strings.HasSuffix(path, ".lock.yml")
 }
 
+// LockSnapshots returns the snapshot a lock file records per table
+// ("namespace.table" → snapshot id), what `floe fit --check` refits from.
+func LockSnapshots(content []byte) (map[string]int64, error) {
+	var l lockFile
+	if err := yaml.Unmarshal(content, &l); err != nil {
+		return nil, err
+	}
+	return l.Snapshots, nil
+}
+
 // parsedLock is a decoded lock file.
 type parsedLock struct {
 	path string

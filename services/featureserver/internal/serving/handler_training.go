@@ -39,8 +39,6 @@ type TrainingHandler struct {
 	// the ones beyond its capacity wait their turn instead of taking memory and CPU
 	// from each other and from online reads.
 	slots chan struct{}
-	// waiting, when set, is called as a retrieval starts to wait for a slot.
-	waiting func()
 }
 
 // TrainingOption configures a TrainingHandler.
@@ -80,9 +78,6 @@ func (h *TrainingHandler) acquire(ctx context.Context, queued func()) (release f
 	}
 	slog.InfoContext(ctx, "historical features: waiting for a running retrieval to finish", "max_concurrent", cap(h.slots))
 	queued()
-	if h.waiting != nil {
-		h.waiting()
-	}
 	select {
 	case h.slots <- struct{}{}:
 		return func() { <-h.slots }, nil

@@ -87,8 +87,6 @@ func TestHistoricalRetrievalsWaitForASlot(t *testing.T) {
 	f := newFixture(t)
 	src := &gateSource{started: make(chan struct{}), release: make(chan struct{})}
 	h := NewTrainingHandler(f.reg, src)
-	waiting := make(chan struct{})
-	h.waiting = func() { waiting <- struct{}{} }
 	client := trainingClient(t, h)
 	rows := entityRowsIPC(t)
 	// retrieve reads a whole answer; queued, if not nil, receives true when the
@@ -125,7 +123,6 @@ func TestHistoricalRetrievalsWaitForASlot(t *testing.T) {
 	second := make(chan error, 1)
 	secondQueued := make(chan bool, 1)
 	go func() { second <- retrieve(context.Background(), secondQueued) }()
-	<-waiting
 	<-secondQueued // the client was told it waits
 	if n := src.scans.Load(); n != 1 {
 		t.Fatalf("%d scans started while one retrieval may run", n)
@@ -133,8 +130,9 @@ func TestHistoricalRetrievalsWaitForASlot(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	third := make(chan error, 1)
-	go func() { third <- retrieve(ctx, nil) }()
-	<-waiting
+	thirdQueued := make(chan bool, 1)
+	go func() { third <- retrieve(ctx, thirdQueued) }()
+	<-thirdQueued
 	cancel()
 	if err := <-third; connect.CodeOf(err) != connect.CodeCanceled {
 		t.Errorf("a waiting retrieval whose caller gave up: %v, want canceled", err)
@@ -159,7 +157,6 @@ func TestHistoricalRetrievalsRunConcurrentlyUpToTheLimit(t *testing.T) {
 	f := newFixture(t)
 	src := &gateSource{started: make(chan struct{}), release: make(chan struct{})}
 	h := NewTrainingHandler(f.reg, src, WithMaxConcurrentRetrievals(2))
-	h.waiting = func() { t.Error("a retrieval waited although a slot was free") }
 	client := trainingClient(t, h)
 	rows := entityRowsIPC(t)
 	done := make(chan error, 2)
@@ -175,6 +172,9 @@ func TestHistoricalRetrievalsRunConcurrentlyUpToTheLimit(t *testing.T) {
 			}
 			defer stream.Close()
 			for stream.Receive() {
+				if stream.Msg().GetProgress().GetPhase() == floev1.RetrievalProgress_PHASE_QUEUED {
+					t.Error("a retrieval waited although a slot was free")
+				}
 			}
 			done <- stream.Err()
 		}()
