@@ -80,14 +80,17 @@ func (h *TrainingHandler) acquire(ctx context.Context, queued func()) (release f
 	queued()
 	select {
 	case h.slots <- struct{}{}:
-		return func() { <-h.slots }, nil
-	case <-ctx.Done():
-		code := connect.CodeCanceled
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			code = connect.CodeDeadlineExceeded
+		if ctx.Err() == nil {
+			return func() { <-h.slots }, nil
 		}
-		return nil, connect.NewError(code, fmt.Errorf("gave up waiting for one of the %d historical retrievals running to finish: %w", cap(h.slots), ctx.Err()))
+		<-h.slots // the caller left as the slot came free: pass it on
+	case <-ctx.Done():
 	}
+	code := connect.CodeCanceled
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		code = connect.CodeDeadlineExceeded
+	}
+	return nil, connect.NewError(code, fmt.Errorf("gave up waiting for one of the %d historical retrievals running to finish: %w", cap(h.slots), ctx.Err()))
 }
 
 // GetHistoricalFeatures implements floe.v1.TrainingService.GetHistoricalFeatures.
