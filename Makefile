@@ -42,17 +42,37 @@ $(BUF): tools/package.json tools/package-lock.json
 	cd tools && $(NPM_INSTALL)
 	@touch $@
 
-$(VENV)/.installed: sdk/python/pyproject.toml
+# The Python SDK's virtual environment, in layers so that each target installs only what
+# it uses: core (numpy, grpcio, protobuf: the demo), then the test, training and Keras
+# extras (make test-python), and grpcio-tools for code generation. A layer is redone
+# when sdk/python/pyproject.toml changes.
+$(VENV)/.core: sdk/python/pyproject.toml
+	scripts/deps.sh venv
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q grpcio-tools==$(GRPCIO_TOOLS_VERSION) -e 'sdk/python[test,training,keras]'
+	$(PY) -m pip install -q -e sdk/python
+	@touch $@
+
+$(VENV)/.test: $(VENV)/.core
+	$(PY) -m pip install -q -e 'sdk/python[test,training,keras]'
+	@touch $@
+
+$(VENV)/.gen: $(VENV)/.core
+	$(PY) -m pip install -q grpcio-tools==$(GRPCIO_TOOLS_VERSION)
 	@touch $@
 
 sdk/ts/node_modules/.package-lock.json: sdk/ts/package.json sdk/ts/package-lock.json
 	cd sdk/ts && $(NPM_INSTALL)
 
+.PHONY: venv
+venv: $(VENV)/.core ## the Python SDK in .venv with its core dependencies (numpy, grpcio, protobuf)
+
 .PHONY: tools
-tools: $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go $(BUF) $(VENV)/.installed sdk/ts/node_modules/.package-lock.json services/console/node_modules/.package-lock.json ## install pinned generators, the Python venv and npm packages
+tools: $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go $(BUF) $(VENV)/.gen ## install the pinned code generators (make generate runs it)
+
+.PHONY: deps
+deps: ## install the system programs the tests need (redis-server, java + maven, chromium, python3-venv) via apt as root, or print the command
+	scripts/deps.sh all
 
 ## ---- build -------------------------------------------------------------------
 
@@ -90,22 +110,21 @@ lint: $(BUF) ## buf lint, buf breaking against main, gofmt, go vet
 ## ---- tests -------------------------------------------------------------------
 
 .PHONY: test
-test: test-go test-python test-ts test-console ## the whole test suite (needs redis-server, java, chromium: see .ci/run)
+test: test-go test-python test-ts test-console ## the whole test suite; installs what it needs (see `make deps`)
 
-# The Iceberg REST catalog server the tests start (Apache's test server, a jar from
-# Maven Central; scripts/fetch-rest-fixture.sh fetches it once into ~/.m2).
-REST_FIXTURE_JAR = $(shell scripts/fetch-rest-fixture.sh)
-
+# The Go tests start Apache Iceberg's REST catalog test server, a jar from Maven Central
+# that scripts/fetch-rest-fixture.sh fetches once into ~/.m2 and prints the path of.
 .PHONY: test-go
 test-go: ## Go unit and integration tests (starts real redis-server and Iceberg REST catalog processes)
-	FLOE_ICEBERG_REST_JAR=$(REST_FIXTURE_JAR) go test -race -count=1 $(GO_PKGS)
+	scripts/deps.sh go-tests
+	jar=$$(scripts/fetch-rest-fixture.sh) && FLOE_ICEBERG_REST_JAR=$$jar go test -race -count=1 $(GO_PKGS)
 
 .PHONY: test-python
-test-python: tools build ## Python SDK tests against a real server
+test-python: $(VENV)/.test build ## Python SDK tests against a real server
 	cd sdk/python && FLOE_BIN=$(FLOE) KERAS_BACKEND=jax $(PY) -m pytest -q
 
 .PHONY: test-ts
-test-ts: tools build ## TypeScript client tests against a real server
+test-ts: sdk/ts/node_modules/.package-lock.json build ## TypeScript client tests against a real server
 	cd sdk/ts && FLOE_BIN=$(FLOE) npm test
 
 CONSOLE := services/console
@@ -116,6 +135,7 @@ $(CONSOLE)/node_modules/.package-lock.json: $(CONSOLE)/package.json $(CONSOLE)/p
 
 .PHONY: test-console
 test-console: build $(CONSOLE)/node_modules/.package-lock.json ## console: typecheck, component tests, end-to-end in Debian's chromium
+	scripts/deps.sh console-e2e
 	cd $(CONSOLE) && npm test
 	cd $(CONSOLE) && FLOE_BIN=$(FLOE) npm run test:e2e
 
@@ -147,10 +167,10 @@ bench-go: ## Go micro-benchmarks (codec, stores, read path)
 ## ---- demo --------------------------------------------------------------------
 
 .PHONY: demo
-demo: build tools ## run Floe on its embedded default with the pricing example, and read features over HTTP and from Python
+demo: build $(VENV)/.core ## run Floe on its embedded default with the pricing example, and read features over HTTP and from Python
 	./scripts/demo.sh
 
-example-keras: build tools ## examples/keras_pricing: train a Keras model on point-in-time training data, save it, score online
+example-keras: build $(VENV)/.test ## examples/keras_pricing: train a Keras model on point-in-time training data, save it, score online
 	./examples/keras_pricing/run.sh
 
 .PHONY: clean

@@ -9,12 +9,11 @@ source "$root/scripts/example-server.sh"
 start_example_server "$root/.floe/demo" 1000
 
 echo "==> GET $url/v1/features/user/42"
-curl -fsS "$url/v1/features/user/42"; echo
+http "$url/v1/features/user/42"
 
 echo "==> GetOnlineFeatures over Connect JSON"
-curl -fsS -H 'Content-Type: application/json' \
-  -d '{"featureService":"pricing_agent_v1","entities":[{"joinKey":"user_id","int64Values":{"values":["42","7","999999"]}}]}' \
-  "$url/floe.v1.ServingService/GetOnlineFeatures"; echo
+http "$url/floe.v1.ServingService/GetOnlineFeatures" \
+  '{"featureService":"pricing_agent_v1","entities":[{"joinKey":"user_id","int64Values":{"values":["42","7","999999"]}}]}'
 
 echo "==> Python SDK"
 "$root/.venv/bin/python" - "$FLOE_LISTEN" <<'PY'

@@ -1,9 +1,25 @@
 # Sourced by scripts/demo.sh and examples/*/run.sh: starts `floe serve` on the
 # embedded default (examples/floe.yaml) with the pricing example ingested and
-# materialized. Needs bin/floe (make build). Sets url and pid, and stops the
-# server when the calling script exits.
+# materialized. Needs bin/floe (make build) and python3. Sets url and pid, and stops
+# the server when the calling script exits.
 #
 #   start_example_server <data dir> <rows>
+#   http URL [JSON]      GET URL (or POST the JSON body) and print the answer; fails on
+#                        an error status or no answer, like curl -fsS, with python3 only
+
+http() {
+  python3 - "$@" <<'PY'
+import sys, urllib.request
+url, body = sys.argv[1], (sys.argv[2].encode() if len(sys.argv) > 2 else None)
+req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"} if body else {})
+try:
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        print(resp.read().decode())
+except Exception as e:
+    print(f"{url}: {e}", file=sys.stderr)
+    sys.exit(1)
+PY
+}
 
 start_example_server() {
   local data=$1 rows=$2
@@ -27,11 +43,11 @@ start_example_server() {
   pid=$!
   trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
   for _ in $(seq 1 100); do
-    if curl -fsS "$url/readyz" > /dev/null 2>&1; then break; fi
+    if http "$url/readyz" > /dev/null 2>&1; then break; fi
     if ! kill -0 $pid 2>/dev/null; then cat "$log"; echo "floe serve exited"; exit 1; fi
     sleep 0.1
   done
-  curl -fsS "$url/readyz"; echo
+  http "$url/readyz"
 
   echo "==> ingesting into Iceberg (SQL catalog on SQLite, warehouse $data/warehouse)"
   while read -r view file; do
