@@ -176,3 +176,7 @@ example-keras: build $(VENV)/.test ## examples/keras_pricing: train a Keras mode
 .PHONY: clean
 clean: ## remove build outputs and local data (.floe)
 	rm -rf $(BIN)/floe .floe test-output
+
+.PHONY: fresh-clone
+fresh-clone: ## make demo and make test in a fresh clone of HEAD with empty pip/npm/Maven caches (COLD_GO=1: empty Go caches too), timed
+	scripts/fresh-clone.sh $(if $(COLD_GO),--cold-go) demo test
