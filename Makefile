@@ -19,7 +19,8 @@ PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
 GRPCIO_TOOLS_VERSION          := 1.85.1
 
 # Everything `make generate` writes; check-generated compares exactly these.
-GENERATED := sdk/go/gen sdk/go/features sdk/python/src/floe/v1 sdk/python/src/floe/features sdk/ts/src/gen sdk/ts/src/features
+GENERATED := sdk/go/gen sdk/go/features sdk/python/src/floe/v1 sdk/python/src/floe/features sdk/ts/src/gen sdk/ts/src/features \
+             docs/cli.md $(SERVER)/internal/cli/scaffold/floe-spec.schema.json
 
 .PHONY: help
 help: ## list every target
@@ -77,8 +78,11 @@ deps: ## install the system programs the tests need (redis-server, java + maven,
 ## ---- build -------------------------------------------------------------------
 
 .PHONY: build
+# floe version reports this; a checkout without tags says the commit.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 build: ## build bin/floe
-	go build -o $(FLOE) ./$(SERVER)/cmd/floe
+	go build -ldflags "-X floe.dev/floe/$(SERVER)/internal/cli.Version=$(VERSION)" -o $(FLOE) ./$(SERVER)/cmd/floe
 
 ## ---- code generation ---------------------------------------------------------
 
@@ -89,7 +93,11 @@ generate: tools ## regenerate Go, Python and TypeScript code from proto/ and spe
 	$(BUF) generate
 	touch sdk/python/src/floe/v1/__init__.py
 	rm -rf sdk/go/features sdk/python/src/floe/features sdk/ts/src/features
-	go run ./$(SERVER)/cmd/floe gen --specs specs/examples --out .
+	go build -o $(BIN)/floe-gen ./$(SERVER)/cmd/floe
+	$(BIN)/floe-gen gen --specs specs/examples --repo-layout --out . > /dev/null
+	cp specs/schema/floe-spec.schema.json $(SERVER)/internal/cli/scaffold/floe-spec.schema.json
+	mkdir -p docs && $(BIN)/floe-gen help --markdown > docs/cli.md
+	rm -f $(BIN)/floe-gen
 
 .PHONY: check-generated
 check-generated: generate ## fail if committed generated code differs from what `make generate` writes

@@ -21,7 +21,7 @@ import (
 
 func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("fit", stderr)
-	cfgPath := fs.String("config", "", "configuration file (YAML)")
+	cfgPath := addConfigFlags(fs)
 	var pins stringList
 	fs.Var(&pins, "snapshot", "pin a table's snapshot, as namespace.table=ID (repeatable; default: each table's current snapshot)")
 	dryRun := fs.Bool("dry-run", false, "print the fitted parameters without writing lock files")
@@ -41,7 +41,7 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		snaps[table] = n
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := loadConfig(cfgPath)
 	if err != nil {
 		return err
 	}

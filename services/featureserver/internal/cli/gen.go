@@ -5,20 +5,61 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"floe.dev/floe/services/featureserver/internal/codegen"
 )
 
 func runGen(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("gen", stderr)
-	specs := fs.String("specs", "specs/examples", "directory whose subdirectories are spec projects")
-	out := fs.String("out", ".", "repository root the generated paths are relative to")
+	src := addConfigFlags(fs)
+	out := fs.String("out", ".", "directory the generated paths are relative to")
+	langs := fs.String("lang", strings.Join(codegen.Languages, ","), "comma-separated languages to generate: go, python, ts")
+	pyPkg := fs.String("python-package", "features", "dotted import name of the generated Python package")
+	pyDir := fs.String("python-dir", "", "directory of the Python package (default python/<python-package as a path>)")
+	tsDir := fs.String("ts-dir", "ts/features", "directory of the TypeScript modules")
+	goDir := fs.String("go-dir", "go/features", "directory holding one Go package per project")
+	goPkg := fs.String("go-package", "", "package clause of the generated Go files (default: the project's name)")
+	project := fs.String("project", "", "name of a single project's module and package (default: the spec directory's name, or its parent's when it is called specs)")
+	repo := fs.Bool("repo-layout", false, "write into this repository's SDK source trees (sdk/python/src/floe/features, sdk/ts/src/features, sdk/go/features): what make generate does")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	files, err := codegen.GenerateAll(*specs)
+	layout := codegen.Layout{
+		PythonDir:     *pyDir,
+		PythonPackage: *pyPkg,
+		TSDir:         *tsDir,
+		GoDir:         *goDir,
+		GoPackage:     *goPkg,
+		Project:       *project,
+	}
+	if layout.PythonDir == "" {
+		layout.PythonDir = path.Join("python", strings.ReplaceAll(*pyPkg, ".", "/"))
+	}
+	if *repo {
+		layout = codegen.RepoLayout
+	}
+	for _, l := range strings.Split(*langs, ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			layout.Langs = append(layout.Langs, l)
+		}
+	}
+	if err := layout.Check(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	// A project's specs: --specs, else the configuration's.
+	specs := src.specs
+	if specs == "" {
+		cfg, err := loadConfig(src)
+		if err != nil {
+			return err
+		}
+		specs = cfg.Specs
+	}
+	files, err := codegen.GenerateTree(specs, layout)
 	if err != nil {
 		return err
 	}
@@ -28,14 +69,14 @@ func runGen(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		dst := filepath.Join(*out, p)
+		dst := filepath.Join(*out, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
 		if err := os.WriteFile(dst, files[p], 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, "wrote", p)
+		fmt.Fprintln(stdout, "wrote", filepath.Join(*out, filepath.FromSlash(p)))
 	}
 	return nil
 }

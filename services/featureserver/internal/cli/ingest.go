@@ -13,7 +13,7 @@ import (
 
 func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("ingest", stderr)
-	cfgPath := fs.String("config", "", "configuration file (YAML)")
+	cfgPath := addConfigFlags(fs)
 	view := fs.String("view", "", "feature view to ingest into (required)")
 	file := fs.String("file", "", "CSV or Parquet file to ingest (required)")
 	modeName := fs.String("mode", "append", "append (add the rows) or upsert (the rows replace every existing row of their entities, in one snapshot)")
@@ -27,7 +27,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("%w: --mode: %v", errUsage, err)
 	}
-	v, store, err := openView(ctx, *cfgPath, *view)
+	v, store, err := openView(ctx, cfgPath, *view)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // openView loads the configuration and specs, resolves a feature view by name and
 // opens the offline store: what every command about one view's table needs.
-func openView(ctx context.Context, cfgPath, name string) (*registry.FeatureView, *offline.Store, error) {
+func openView(ctx context.Context, cfgPath *configSource, name string) (*registry.FeatureView, *offline.Store, error) {
 	cfg, err := loadConfig(cfgPath)
 	if err != nil {
 		return nil, nil, err

@@ -29,7 +29,7 @@ func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
 func runMaterialize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("materialize", stderr)
-	cfgPath := fs.String("config", "", "configuration file (YAML)")
+	cfgPath := addConfigFlags(fs)
 	serverURL := fs.String("server", "", "ask the running server at this URL (e.g. http://127.0.0.1:8080) to materialize; required when the online store is in-process")
 	var views stringList
 	fs.Var(&views, "view", "feature view to materialize (repeatable; default: every view)")
@@ -57,7 +57,7 @@ func runMaterialize(ctx context.Context, args []string, stdout, stderr io.Writer
 	case *serverURL != "":
 		err = materializeRemote(ctx, *serverURL, views, report)
 	default:
-		err = materializeLocal(ctx, *cfgPath, views, *follow, report)
+		err = materializeLocal(ctx, cfgPath, views, *follow, report)
 	}
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func materializeRemote(ctx context.Context, url string, views []string, report f
 	return nil
 }
 
-func materializeLocal(ctx context.Context, cfgPath string, names []string, follow bool, report func(materialize.Progress)) error {
+func materializeLocal(ctx context.Context, cfgPath *configSource, names []string, follow bool, report func(materialize.Progress)) error {
 	cfg, err := loadConfig(cfgPath)
 	if err != nil {
 		return err

@@ -22,11 +22,11 @@ const serveGCPercent = 400
 
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
-	cfgPath := fs.String("config", "", "configuration file (YAML); FLOE_* environment variables override it")
+	cfgPath := addConfigFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := loadConfig(cfgPath)
 	if err != nil {
 		return err
 	}

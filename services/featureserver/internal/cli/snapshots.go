@@ -10,7 +10,7 @@ import (
 
 func runSnapshots(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("snapshots", stderr)
-	cfgPath := fs.String("config", "", "configuration file (YAML)")
+	cfgPath := addConfigFlags(fs)
 	view := fs.String("view", "", "feature view whose table history to list (required)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -18,7 +18,7 @@ func runSnapshots(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *view == "" {
 		return fmt.Errorf("%w: --view is required", errUsage)
 	}
-	v, store, err := openView(ctx, *cfgPath, *view)
+	v, store, err := openView(ctx, cfgPath, *view)
 	if err != nil {
 		return err
 	}

@@ -11,15 +11,25 @@ import (
 
 func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("validate", stderr)
-	specs := fs.String("specs", "specs/examples/pricing", "spec directory")
+	src := addConfigFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	reg, err := registry.LoadDir(*specs)
+	// Specs alone need no configuration; without --specs they are the configuration's,
+	// which is then checked too.
+	specs := src.specs
+	if specs == "" {
+		cfg, err := loadConfig(src)
+		if err != nil {
+			return err
+		}
+		specs = cfg.Specs
+	}
+	reg, err := registry.LoadDir(specs)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: registry version %s\n", *specs, reg.Version)
+	fmt.Fprintf(stdout, "%s: registry version %s\n", specs, reg.Version)
 	for _, e := range reg.Entities {
 		fmt.Fprintf(stdout, "entity %s (%s %s)\n", e.Name, e.Key().Name, e.Key().Type)
 	}

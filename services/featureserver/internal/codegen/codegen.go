@@ -11,23 +11,80 @@ package codegen
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
 	"floe.dev/floe/services/featureserver/internal/registry"
 )
 
-// Output paths, relative to the repository root. Projects become file (Python,
-// TypeScript) or package (Go) names, hence the identifier rule below.
-const (
-	pythonDir = "sdk/python/src/floe/features"
-	tsDir     = "sdk/ts/src/features"
-	goDir     = "sdk/go/features"
-)
+// Layout says which languages are generated, where each language's files go
+// (relative to the output root) and what their packages are called.
+type Layout struct {
+	// Langs are the languages to generate: "go", "python", "ts". Empty means all.
+	Langs []string
+	// PythonDir is the directory of the Python package that holds one module per
+	// project plus an __init__.py listing them.
+	PythonDir string
+	// PythonPackage is that package's dotted import name (used in its docstrings).
+	PythonPackage string
+	// TSDir is the directory of the TypeScript modules, one per project plus index.ts.
+	TSDir string
+	// GoDir holds one Go package per project, GoDir/<project>/features.go.
+	GoDir string
+	// GoPackage is the package clause of every generated Go file; empty means the
+	// project's name.
+	GoPackage string
+	// Project names a single project (a spec directory holding *.yaml files): its
+	// Python and TypeScript module and Go package directory. Empty means the
+	// directory's name, or its parent's when the directory is called specs (as in a
+	// project made by floe init), lower-cased with - and . turned into _.
+	Project string
+}
+
+// RepoLayout is where this repository keeps the bindings of its example projects:
+// inside the SDKs' source trees, so the SDKs ship them.
+var RepoLayout = Layout{
+	PythonDir:     "sdk/python/src/floe/features",
+	PythonPackage: "floe.features",
+	TSDir:         "sdk/ts/src/features",
+	GoDir:         "sdk/go/features",
+}
+
+// Languages are the values Layout.Langs takes.
+var Languages = []string{"go", "python", "ts"}
+
+func (l Layout) wants(lang string) bool {
+	return len(l.Langs) == 0 || slices.Contains(l.Langs, lang)
+}
+
+// Check reports a layout that cannot be generated: an unknown language or a
+// package name that is not an identifier of its language.
+func (l Layout) Check() error {
+	for _, lang := range l.Langs {
+		if !slices.Contains(Languages, lang) {
+			return fmt.Errorf("codegen: unknown language %q (want %s)", lang, strings.Join(Languages, ", "))
+		}
+	}
+	if l.wants("python") {
+		for _, part := range strings.Split(l.PythonPackage, ".") {
+			if !pythonIdent.MatchString(part) || keywords[part] {
+				return fmt.Errorf("codegen: python package %q is not a dotted Python module name", l.PythonPackage)
+			}
+		}
+	}
+	if l.GoPackage != "" && (!projectPattern.MatchString(l.GoPackage) || keywords[l.GoPackage]) {
+		return fmt.Errorf("codegen: go package %q must be a lower-case Go identifier", l.GoPackage)
+	}
+	return nil
+}
+
+var pythonIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // projectPattern keeps a project name usable as a Python module, a TypeScript file
 // and a Go package name at once.
@@ -44,78 +101,123 @@ var keywords = func() map[string]bool {
 	return m
 }()
 
-// Generate returns the generated files of one project, keyed by path relative to the
-// repository root: the Python module, the TypeScript module and the Go package.
-// project names the files and the Go package; it is usually the name of the
-// directory the specs were loaded from.
+// Generate returns the generated files of one project in RepoLayout, keyed by path
+// relative to the repository root: the Python module, the TypeScript module and the
+// Go package. project names the files and the Go package; it is usually the name of
+// the directory the specs were loaded from.
 func Generate(reg *registry.Registry, project string) (map[string][]byte, error) {
+	return generate(reg, project, RepoLayout)
+}
+
+func generate(reg *registry.Registry, project string, l Layout) (map[string][]byte, error) {
 	p, err := newProject(reg, project)
 	if err != nil {
 		return nil, err
 	}
-	py, err := p.python()
-	if err != nil {
-		return nil, fmt.Errorf("codegen %s: python: %w", project, err)
+	out := map[string][]byte{}
+	if l.wants("python") {
+		py, err := p.python()
+		if err != nil {
+			return nil, fmt.Errorf("codegen %s: python: %w", project, err)
+		}
+		out[path.Join(l.PythonDir, project+".py")] = py
 	}
-	ts, err := p.typescript()
-	if err != nil {
-		return nil, fmt.Errorf("codegen %s: typescript: %w", project, err)
+	if l.wants("ts") {
+		ts, err := p.typescript()
+		if err != nil {
+			return nil, fmt.Errorf("codegen %s: typescript: %w", project, err)
+		}
+		out[path.Join(l.TSDir, project+".ts")] = ts
 	}
-	gosrc, err := p.golang()
-	if err != nil {
-		return nil, fmt.Errorf("codegen %s: go: %w", project, err)
+	if l.wants("go") {
+		pkg := l.GoPackage
+		if pkg == "" {
+			pkg = project
+		}
+		gosrc, err := p.golang(pkg)
+		if err != nil {
+			return nil, fmt.Errorf("codegen %s: go: %w", project, err)
+		}
+		out[path.Join(l.GoDir, project, "features.go")] = gosrc
 	}
-	return map[string][]byte{
-		pythonDir + "/" + project + ".py":      py,
-		tsDir + "/" + project + ".ts":          ts,
-		goDir + "/" + project + "/features.go": gosrc,
-	}, nil
+	return out, nil
 }
 
-// GenerateAll loads every subdirectory of specRoot that holds spec files (for
-// example specs/examples/pricing) as one project named after the directory, and
-// returns the generated files of all of them plus index files that list the
-// projects (floe/features/__init__.py and features/index.ts). Directories without
-// *.yaml files are skipped; a project whose specs do not compile is an error.
+// GenerateAll generates every project under specRoot in RepoLayout (see GenerateTree).
 func GenerateAll(specRoot string) (map[string][]byte, error) {
-	entries, err := os.ReadDir(specRoot)
+	return GenerateTree(specRoot, RepoLayout)
+}
+
+// GenerateTree generates the bindings of the projects in specs, laid out as l, plus
+// index files that list the projects (the Python package's __init__.py and the
+// TypeScript index.ts). specs is either one project — a directory holding *.yaml
+// spec files, named after the directory — or a directory whose subdirectories are
+// projects (for example specs/examples, holding pricing and fraud); subdirectories
+// without *.yaml files are skipped. A project whose specs do not compile is an error.
+func GenerateTree(specs string, l Layout) (map[string][]byte, error) {
+	if err := l.Check(); err != nil {
+		return nil, err
+	}
+	dirs := map[string]string{} // project name → directory
+	single, err := hasSpecs(specs)
 	if err != nil {
 		return nil, fmt.Errorf("codegen: %w", err)
 	}
-	out := map[string][]byte{}
-	var projects []string
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
+	if single {
+		name := l.Project
+		if name == "" {
+			abs, err := filepath.Abs(specs)
+			if err != nil {
+				return nil, fmt.Errorf("codegen: %w", err)
+			}
+			if filepath.Base(abs) == "specs" {
+				abs = filepath.Dir(abs)
+			}
+			name = strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToLower(filepath.Base(abs)))
 		}
-		dir := filepath.Join(specRoot, e.Name())
-		has, err := hasSpecs(dir)
+		dirs[name] = specs
+	} else {
+		entries, err := os.ReadDir(specs)
 		if err != nil {
 			return nil, fmt.Errorf("codegen: %w", err)
 		}
-		if !has {
-			continue
+		for _, e := range entries {
+			if !e.IsDir() {
+				continue
+			}
+			dir := filepath.Join(specs, e.Name())
+			has, err := hasSpecs(dir)
+			if err != nil {
+				return nil, fmt.Errorf("codegen: %w", err)
+			}
+			if has {
+				dirs[e.Name()] = dir
+			}
 		}
-		reg, err := registry.LoadDir(dir)
+	}
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("codegen: no spec files in %s or its subdirectories", specs)
+	}
+	projects := slices.Sorted(maps.Keys(dirs))
+	out := map[string][]byte{}
+	for _, name := range projects {
+		reg, err := registry.LoadDir(dirs[name])
 		if err != nil {
-			return nil, fmt.Errorf("codegen %s: %w", e.Name(), err)
+			return nil, fmt.Errorf("codegen %s: %w", name, err)
 		}
-		files, err := Generate(reg, e.Name())
+		files, err := generate(reg, name, l)
 		if err != nil {
 			return nil, err
 		}
-		for k, v := range files {
-			out[k] = v
-		}
-		projects = append(projects, e.Name())
+		maps.Copy(out, files)
 	}
-	if len(projects) == 0 {
-		return nil, fmt.Errorf("codegen: no spec directories under %s", specRoot)
+	root := specPath(specs)
+	if l.wants("python") {
+		out[path.Join(l.PythonDir, "__init__.py")] = pythonIndex(root, l.PythonPackage, projects)
 	}
-	sort.Strings(projects)
-	root := specPath(specRoot)
-	out[pythonDir+"/__init__.py"] = pythonIndex(root, projects)
-	out[tsDir+"/index.ts"] = tsIndex(root, projects)
+	if l.wants("ts") {
+		out[path.Join(l.TSDir, "index.ts")] = tsIndex(root, projects)
+	}
 	return out, nil
 }
 

@@ -14,12 +14,13 @@ func goComment(b *strings.Builder, indent, text string) {
 	}
 }
 
-func (p *project) golang() ([]byte, error) {
+// golang is the Go package of the project, with package clause pkg.
+func (p *project) golang(pkg string) ([]byte, error) {
 	ids := newIdentifiers("Go")
 	var b strings.Builder
 	fmt.Fprintf(&b, "// %s\n\n", p.header)
-	goComment(&b, "", fmt.Sprintf("Package %s names the feature services and features of the Floe project %q as constants, so Go callers refer to them through names the compiler checks.", p.name, p.name))
-	fmt.Fprintf(&b, "package %s\n", p.name)
+	goComment(&b, "", fmt.Sprintf("Package %s names the feature services and features of the Floe project %q as constants, so Go callers refer to them through names the compiler checks.", pkg, p.name))
+	fmt.Fprintf(&b, "package %s\n", pkg)
 
 	if len(p.services) > 0 {
 		b.WriteString("\n// Feature service names.\nconst (\n")
