@@ -18,7 +18,6 @@ import (
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/online"
 	"floe.dev/floe/services/featureserver/internal/registry"
-	"floe.dev/floe/services/featureserver/internal/server"
 	"floe.dev/floe/services/featureserver/internal/serving"
 )
 
@@ -108,12 +107,12 @@ func materializeLocal(ctx context.Context, cfgPath string, names []string, follo
 	if err != nil {
 		return err
 	}
-	off, err := offline.Open(ctx, server.OfflineConfig(cfg))
+	off, err := offline.Open(ctx, cfg.Catalog)
 	if err != nil {
 		return err
 	}
 	defer off.Close()
-	on, err := server.OpenOnline(ctx, cfg)
+	on, err := online.Open(ctx, cfg.Online)
 	if err != nil {
 		return err
 	}

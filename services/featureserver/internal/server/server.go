@@ -17,7 +17,6 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -74,7 +73,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if err != nil {
 		return nil, err
 	}
-	off, err := offline.Open(ctx, OfflineConfig(cfg))
+	off, err := offline.Open(ctx, cfg.Catalog)
 	if err != nil {
 		return nil, fmt.Errorf("offline store: %w", err)
 	}
@@ -82,7 +81,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		off.Close()
 		return nil, err
 	}
-	on, err := OpenOnline(ctx, cfg)
+	on, err := online.Open(ctx, cfg.Online)
 	if err != nil {
 		off.Close()
 		return nil, fmt.Errorf("online store: %w", err)
@@ -115,53 +114,6 @@ func ensureTables(ctx context.Context, reg *registry.Registry, off *offline.Stor
 		}
 	}
 	return nil
-}
-
-// OfflineConfig maps the server configuration to the offline store's.
-func OfflineConfig(cfg config.Config) offline.Config {
-	return offline.Config{Type: cfg.Catalog.Type, URI: cfg.Catalog.URI, Warehouse: cfg.Catalog.Warehouse, Properties: cfg.Catalog.Properties}
-}
-
-// OpenOnline opens the configured online store, with the L1 cache in front of Redis
-// when enabled.
-func OpenOnline(ctx context.Context, cfg config.Config) (online.Store, error) {
-	o := cfg.Online
-	switch o.Type {
-	case "memory":
-		return online.NewMemory(online.WithMaxEntries(o.Memory.MaxEntries)), nil
-	case "redis", "redis-cluster":
-		redis.SetLogger(redisLogger{})
-		r, err := online.NewRedisFromOptions(online.RedisOptions{
-			Addrs: o.Redis.Addrs, Username: o.Redis.Username, Password: o.Redis.Password,
-			DB: o.Redis.DB, Cluster: o.Type == "redis-cluster", PoolSize: o.Redis.PoolSize, ClientName: "floe",
-			// A read's deadline is a few milliseconds to seconds; go-redis's default of
-			// three retries with five dial attempts each would spend all of it on a
-			// dead server. One retry covers a connection the server closed.
-			MaxRetries:  1,
-			DialTimeout: time.Second,
-		})
-		if err != nil {
-			return nil, err
-		}
-		// A Redis that is down at start is not fatal: /readyz reports it and reads
-		// fail with UNAVAILABLE until it answers, without a restart.
-		if err := r.Ping(ctx); err != nil {
-			slog.Warn("online store not reachable at start", "addrs", o.Redis.Addrs, "error", err)
-		}
-		if o.L1.Enabled {
-			return online.NewTiered(online.NewMemory(online.WithMaxEntries(o.L1.MaxEntries)), r, o.L1.TTL), nil
-		}
-		return r, nil
-	}
-	return nil, fmt.Errorf("unknown online store type %q", o.Type)
-}
-
-// redisLogger routes go-redis's own messages (one per failed dial) to slog at debug
-// level: the failure itself reaches the caller as an error and /readyz.
-type redisLogger struct{}
-
-func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	slog.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
 // Handler returns the server's HTTP handler (for tests and embedding).
