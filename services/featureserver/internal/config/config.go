@@ -60,18 +60,20 @@ type Serving struct {
 	NegativeCacheTTL time.Duration `yaml:"negative_cache_ttl" env:"FLOE_NEGATIVE_CACHE_TTL"`
 }
 
-// Materialize configures materialization inside the server.
+// Materialize configures publishing snapshots to the online store, by the server
+// and by `floe materialize`.
 type Materialize struct {
 	// Follow makes the server watch every view's table and publish each new
 	// snapshot to the online store, whoever committed it. The in-process store is
-	// always materialized at start; with Redis, turn Follow off on all but a few
-	// replicas if many share one Redis (each would do the same, idempotent work).
+	// always materialized at start; with Redis and Lease, replicas take turns.
 	Follow bool `yaml:"follow" env:"FLOE_MATERIALIZE_FOLLOW"`
 	// Interval between two polls of the catalog for new snapshots.
 	Interval time.Duration `yaml:"interval" env:"FLOE_MATERIALIZE_INTERVAL"`
-	// Lease makes the followers of one shared online store (Redis) take turns:
+	// Lease makes the publishers of one shared online store (Redis) take turns:
 	// one holds a lease in the store and follows, the others stand by and take
-	// over when it stops or stops renewing the lease. Off, every follower works.
+	// over when it stops or stops renewing the lease, and a one-shot
+	// materialization runs only if it can take the lease (materialize.Publisher).
+	// Off, every publisher writes.
 	Lease bool `yaml:"lease" env:"FLOE_MATERIALIZE_LEASE"`
 	// LeaseTTL is how long a follower that stopped renewing keeps the lease: the
 	// longest a crash leaves snapshots unpublished.

@@ -8,6 +8,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"floe.dev/floe/services/featureserver/internal/materialize"
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/online"
 )
@@ -36,6 +37,11 @@ var codes = []struct {
 	{ErrInvalidRequest, connect.CodeInvalidArgument},
 	{errNotFound, connect.CodeNotFound},
 	{errUnimplemented, connect.CodeUnimplemented},
+	// Another process publishes (it holds the lease): writing next to it is
+	// refused until it stops, which retrying does not change.
+	{materialize.ErrLeaseHeld, connect.CodeFailedPrecondition},
+	// The lease went to another process while this one was publishing.
+	{materialize.ErrLeaseLost, connect.CodeAborted},
 	{context.DeadlineExceeded, connect.CodeDeadlineExceeded},
 	{context.Canceled, connect.CodeCanceled},
 	{online.ErrUnavailable, connect.CodeUnavailable},
@@ -80,6 +86,10 @@ func httpStatus(code connect.Code) int {
 		return http.StatusGatewayTimeout
 	case connect.CodeUnimplemented:
 		return http.StatusNotImplemented
+	case connect.CodeFailedPrecondition:
+		return http.StatusBadRequest
+	case connect.CodeAborted:
+		return http.StatusConflict
 	default:
 		return http.StatusInternalServerError
 	}
