@@ -304,7 +304,7 @@ func (s *Server) follow(ctx context.Context) {
 			m.Role, m.Leader, m.LastPassAt, m.LastError = floev1.MaterializerStatus_ROLE_STANDBY, by, nil, ""
 		})
 		if by != "" {
-			s.log.Info("materialization: standing by; another server publishes new snapshots", "leader", by, "lease_ttl", s.cfg.Materialize.LeaseTTL)
+			s.log.Info("materialization: standing by; another process publishes new snapshots", "leader", by, "lease_ttl", s.cfg.Materialize.LeaseTTL)
 		}
 	})
 	if err != nil {
