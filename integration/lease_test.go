@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,6 +65,9 @@ func TestServersTakeTurnsMaterializing(t *testing.T) {
 	}
 
 	a.stop() // releases the lease
+	if strings.Contains(a.log.String(), "could not release the lease") {
+		t.Errorf("the first server did not give the lease back as it stopped:\n%s", a.log.String())
+	}
 	waitFor(t, "the second server to take over", func() bool { role, _ := lease(b); return role == "leader" })
 	p.must("ingest", "--config", p.config, "--view", "user_profile", "--file", profileCSV(t, p.dir, "v1.csv", now, 41, 1))
 	c := floev1connect.NewServingServiceClient(http.DefaultClient, b.url)
@@ -115,4 +120,87 @@ func TestMaterializeFollowTakesTurnsWithAServer(t *testing.T) {
 	waitFor(t, "floe materialize --follow to take over", func() bool {
 		return strings.Contains(out.String(), "holding the materialization lease")
 	})
+}
+
+// TestOneShotMaterializeRespectsTheLease pauses the server that holds the
+// materialization lease (as a long GC pause or a frozen VM would) and commits a new
+// snapshot: a one-shot `floe materialize`, for every view or a --view subset, and
+// the Admin Materialize call of a standby server must not publish next to the
+// holder. They are refused, naming it, and the online store keeps what the holder
+// published; the holder's own Admin Materialize goes ahead.
+func TestOneShotMaterializeRespectsTheLease(t *testing.T) {
+	redis := testenv.Redis(t)
+	specs := filepath.Join(repoRoot(t), "specs", "examples", "pricing")
+	// A lease that outlasts the pause: the holder renews it every third of its TTL.
+	p := newProject(t, specs, fmt.Sprintf("online: {type: redis, redis: {addrs: [%q]}}\nmaterialize: {interval: 100ms, lease_ttl: 5m}", redis.Addr()))
+	now := time.Now()
+	p.must("ingest", "--config", p.config, "--view", "user_profile", "--file", profileCSV(t, p.dir, "v0.csv", now.Add(-time.Hour), 40, 1))
+
+	lease := func(s *server) (role, holder string) {
+		_, body := s.readyz()
+		l, _ := body["materialization_lease"].(map[string]any)
+		role, _ = l["role"].(string)
+		holder, _ = l["holder"].(string)
+		return role, holder
+	}
+	read := func(s *server) (int64, floev1.Tier) {
+		resp, err := floev1connect.NewServingServiceClient(http.DefaultClient, s.url).GetOnlineFeatures(context.Background(), connect.NewRequest(&floev1.GetOnlineFeaturesRequest{
+			Selector: &floev1.GetOnlineFeaturesRequest_Features{Features: &floev1.FeatureRefs{Refs: []string{"user_profile:age"}}},
+			Entities: []*floev1.EntityColumn{{JoinKey: "user_id", Values: &floev1.EntityColumn_Int64Values{Int64Values: &floev1.Int64List{Values: []int64{1}}}}},
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ages(t, resp.Msg)[0], resp.Msg.Views[0].Tiers[0]
+	}
+	a := p.serve()
+	waitFor(t, "the first server to take the lease", func() bool { role, _ := lease(a); return role == "leader" })
+	_, holder := lease(a)
+	waitFor(t, "the first commit published", func() bool { age, tier := read(a); return age == 40 && tier == floev1.Tier_TIER_ONLINE })
+	second := *p
+	second.env = append(slices.Clone(p.env), fmt.Sprintf("FLOE_LISTEN=127.0.0.1:%d", freePort(t)))
+	b := second.serve()
+	waitFor(t, "the second server to stand by", func() bool { role, by := lease(b); return role == "standby" && by == holder })
+
+	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			_ = a.cmd.Process.Signal(syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(resume) // before the server's own cleanup stops it
+	p.must("ingest", "--config", p.config, "--view", "user_profile", "--file", profileCSV(t, p.dir, "v1.csv", now, 41, 1))
+
+	for _, args := range [][]string{
+		{"materialize", "--config", p.config},
+		{"materialize", "--config", p.config, "--view", "user_profile"},
+		{"materialize", "--server", b.url},
+	} {
+		out, errOut, err := p.run(args...)
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(errOut, holder) || !strings.Contains(errOut, "materialization lease") {
+			t.Errorf("floe %s while %s holds the lease: %v\nstdout:\n%s\nstderr:\n%s\nwant it refused naming the holder", strings.Join(args, " "), holder, err, out, errOut)
+		}
+		if strings.Contains(out, "entities written") {
+			t.Errorf("floe %s published next to the holder:\n%s", strings.Join(args, " "), out)
+		}
+	}
+	if _, errOut, _ := p.run("materialize", "--server", b.url); !strings.Contains(errOut, "failed_precondition") {
+		t.Errorf("a standby's Admin Materialize: %s, want FAILED_PRECONDITION", errOut)
+	}
+	if age, tier := read(b); age != 40 || tier != floev1.Tier_TIER_ONLINE {
+		t.Errorf("online after the refused materializations: age %d from %v, want 40 as the holder published it", age, tier)
+	}
+
+	// The holder resumes, and materializes when asked through its Admin API.
+	resume()
+	out := p.must("materialize", "--server", a.url)
+	if !strings.Contains(out, "user_profile: ") || !strings.Contains(out, "materialized in") {
+		t.Errorf("the holder's Admin Materialize printed %q", out)
+	}
+	waitFor(t, "the second commit published", func() bool { age, tier := read(b); return age == 41 && tier == floev1.Tier_TIER_ONLINE })
 }

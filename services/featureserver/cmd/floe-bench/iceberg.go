@@ -27,7 +27,6 @@ import (
 	"floe.dev/floe/services/featureserver/internal/config"
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/registry"
-	"floe.dev/floe/services/featureserver/internal/server"
 )
 
 // The Iceberg suite measures the three figures of issue 3 on a view of
@@ -712,7 +711,7 @@ func snapshotTimes(ctx context.Context, cfg config.Config, commits []freshCommit
 	}
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, err := offline.Open(octx, server.OfflineConfig(cfg))
+	st, err := offline.Open(octx, cfg.Catalog)
 	if err != nil {
 		return err
 	}
@@ -748,7 +747,7 @@ func setTableProps(ctx context.Context, cfgPath string, kvs []string) error {
 	}
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, err := offline.Open(octx, server.OfflineConfig(cfg))
+	st, err := offline.Open(octx, cfg.Catalog)
 	if err != nil {
 		return err
 	}

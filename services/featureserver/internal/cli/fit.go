@@ -15,7 +15,6 @@ import (
 	"floe.dev/floe/services/featureserver/internal/fit"
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/registry"
-	"floe.dev/floe/services/featureserver/internal/server"
 	"floe.dev/floe/services/featureserver/internal/transform"
 )
 
@@ -49,7 +48,7 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	store, err := offline.Open(ctx, server.OfflineConfig(cfg))
+	store, err := offline.Open(ctx, cfg.Catalog)
 	if err != nil {
 		return err
 	}

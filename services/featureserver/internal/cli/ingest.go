@@ -8,7 +8,6 @@ import (
 
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/registry"
-	"floe.dev/floe/services/featureserver/internal/server"
 )
 
 func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -57,7 +56,7 @@ func openView(ctx context.Context, cfgPath *configSource, name string) (*registr
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: unknown feature view %q (defined: %s)", errUsage, name, viewNames(reg))
 	}
-	store, err := offline.Open(ctx, server.OfflineConfig(cfg))
+	store, err := offline.Open(ctx, cfg.Catalog)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -18,7 +18,6 @@ import (
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/online"
 	"floe.dev/floe/services/featureserver/internal/registry"
-	"floe.dev/floe/services/featureserver/internal/server"
 	"floe.dev/floe/services/featureserver/internal/serving"
 )
 
@@ -108,12 +107,12 @@ func materializeLocal(ctx context.Context, cfgPath *configSource, names []string
 	if err != nil {
 		return err
 	}
-	off, err := offline.Open(ctx, server.OfflineConfig(cfg))
+	off, err := offline.Open(ctx, cfg.Catalog)
 	if err != nil {
 		return err
 	}
 	defer off.Close()
-	on, err := server.OpenOnline(ctx, cfg)
+	on, err := online.Open(ctx, cfg.Online)
 	if err != nil {
 		return err
 	}
@@ -125,32 +124,28 @@ func materializeLocal(ctx context.Context, cfgPath *configSource, names []string
 			report(p)
 		}
 	}
-	mat := materialize.New(off, on)
+	// The lease covers every view of the specs, whichever this run publishes.
+	pub := materialize.NewPublisher(off, on, reg.FeatureViews, materialize.PublishOptions{Lease: cfg.Materialize.Lease, LeaseTTL: cfg.Materialize.LeaseTTL})
 	if !follow {
-		return mat.Materialize(ctx, views, throttled)
+		return pub.Materialize(ctx, views, throttled)
 	}
-	fmt.Fprintf(os.Stderr, "following %d views every %s; Ctrl-C stops\n", len(views), cfg.Materialize.Interval)
 	progress := func(p materialize.Progress) {
 		if !p.UpToDate {
 			throttled(p)
 		}
 	}
-	leaser := online.LeaserOf(on)
-	if !cfg.Materialize.Lease || leaser == nil {
-		mat.Follow(ctx, views, cfg.Materialize.Interval, progress, nil)
-		return nil
+	if err := pub.CanFollow(views); err != nil {
+		return fmt.Errorf("%w: --follow with --view on a shared online store: %v; follow every view, or turn the lease off for this process (FLOE_MATERIALIZE_LEASE=false) if nothing else follows these views", errUsage, err)
 	}
-	// Followers of the same views (servers, other floe materialize --follow)
-	// take turns through a lease in the online store.
-	holder := materialize.NewHolderID()
-	mat.FollowLeased(ctx, materialize.Lease{Leaser: leaser, Name: materialize.LeaseName(views), Holder: holder, TTL: cfg.Materialize.LeaseTTL,
-		OnChange: func(leader bool, by string) {
-			switch {
-			case leader:
-				fmt.Fprintf(os.Stderr, "holding the materialization lease (%s): publishing\n", holder)
-			case by != "":
-				fmt.Fprintf(os.Stderr, "standing by: %s holds the materialization lease and publishes\n", by)
-			}
-		}}, views, cfg.Materialize.Interval, progress, nil)
-	return nil
+	holder := pub.Holder()
+	fmt.Fprintf(os.Stderr, "following %d views every %s; Ctrl-C stops\n", len(views), cfg.Materialize.Interval)
+	err = pub.Follow(ctx, views, cfg.Materialize.Interval, progress, nil, func(leader bool, by string) {
+		switch {
+		case leader:
+			fmt.Fprintf(os.Stderr, "holding the materialization lease (%s): publishing\n", holder)
+		case by != "":
+			fmt.Fprintf(os.Stderr, "standing by: %s holds the materialization lease and publishes\n", by)
+		}
+	})
+	return err
 }

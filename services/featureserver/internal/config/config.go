@@ -1,6 +1,9 @@
 // Package config loads the server configuration: defaults, then a YAML file, then
 // FLOE_* environment variables, then validation with messages that say what to fix.
-// Defaults live here and nowhere else.
+// The stores' sections are the stores' own Config types (offline.Config,
+// online.Config), so every setting a store has is a key of the file; Default is
+// the one place every default is gathered (the stores' from their Default*
+// constants).
 package config
 
 import (
@@ -17,10 +20,14 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"floe.dev/floe/services/featureserver/internal/offline"
+	"floe.dev/floe/services/featureserver/internal/online"
 )
 
 // Config is the whole server configuration. The yaml tag names the key in the
-// config file; the env tag the environment variable that overrides it.
+// config file; the env tag the environment variable that overrides it. Every
+// setting has both (config_test.go checks it, and that README documents it).
 type Config struct {
 	// Listen is the address of the single port serving Connect, gRPC, gRPC-Web,
 	// JSON, the console and the health and metrics endpoints.
@@ -30,56 +37,16 @@ type Config struct {
 	// DataDir holds the embedded catalog and warehouse when they are not configured.
 	DataDir string `yaml:"data_dir" env:"FLOE_DATA_DIR"`
 
-	Catalog     Catalog     `yaml:"catalog"`
-	Online      Online      `yaml:"online"`
-	Serving     Serving     `yaml:"serving"`
-	Materialize Materialize `yaml:"materialize"`
-	Training    Training    `yaml:"training"`
-	Log         Log         `yaml:"log"`
-}
-
-// Catalog configures the Iceberg catalog and warehouse.
-type Catalog struct {
-	// Type is "sql" (SQLite file; the embedded default) or "rest".
-	Type string `yaml:"type" env:"FLOE_CATALOG_TYPE"`
-	// URI is the SQLite file for "sql" (default <data_dir>/catalog.db) or the REST
-	// catalog's base URL for "rest".
-	URI string `yaml:"uri" env:"FLOE_CATALOG_URI"`
-	// Warehouse is where data files go (default file://<data_dir>/warehouse).
-	Warehouse string `yaml:"warehouse" env:"FLOE_CATALOG_WAREHOUSE"`
-	// Properties are passed to the catalog as is (credentials, s3.endpoint, ...).
-	Properties map[string]string `yaml:"properties"`
-}
-
-// Online configures the online store.
-type Online struct {
-	// Type is "memory" (in-process; the embedded default), "redis" or "redis-cluster".
-	Type   string       `yaml:"type" env:"FLOE_ONLINE_TYPE"`
-	Memory MemoryConfig `yaml:"memory"`
-	Redis  Redis        `yaml:"redis"`
-	L1     L1           `yaml:"l1"`
-}
-
-// MemoryConfig configures the in-process store.
-type MemoryConfig struct {
-	MaxEntries int `yaml:"max_entries" env:"FLOE_MEMORY_MAX_ENTRIES"`
-}
-
-// Redis configures a Redis or Redis Cluster online store.
-type Redis struct {
-	// Addrs are host:port pairs: one for a standalone server, seed nodes for a cluster.
-	Addrs    []string `yaml:"addrs" env:"FLOE_REDIS_ADDRS"`
-	Username string   `yaml:"username" env:"FLOE_REDIS_USERNAME"`
-	Password string   `yaml:"password" env:"FLOE_REDIS_PASSWORD"`
-	DB       int      `yaml:"db" env:"FLOE_REDIS_DB"`
-	PoolSize int      `yaml:"pool_size" env:"FLOE_REDIS_POOL_SIZE"`
-}
-
-// L1 configures the in-process cache in front of Redis.
-type L1 struct {
-	Enabled    bool          `yaml:"enabled" env:"FLOE_L1_ENABLED"`
-	MaxEntries int           `yaml:"max_entries" env:"FLOE_L1_MAX_ENTRIES"`
-	TTL        time.Duration `yaml:"ttl" env:"FLOE_L1_TTL"`
+	// Catalog is the offline store: the Iceberg catalog and warehouse. Its
+	// settings are offline.Config's; the sql catalog's URI and warehouse default
+	// to files under DataDir.
+	Catalog offline.Config `yaml:"catalog"`
+	// Online is the online store; its settings are online.Config's.
+	Online      online.Config `yaml:"online"`
+	Serving     Serving       `yaml:"serving"`
+	Materialize Materialize   `yaml:"materialize"`
+	Training    Training      `yaml:"training"`
+	Log         Log           `yaml:"log"`
 }
 
 // Serving configures the read path.
@@ -93,18 +60,20 @@ type Serving struct {
 	NegativeCacheTTL time.Duration `yaml:"negative_cache_ttl" env:"FLOE_NEGATIVE_CACHE_TTL"`
 }
 
-// Materialize configures materialization inside the server.
+// Materialize configures publishing snapshots to the online store, by the server
+// and by `floe materialize`.
 type Materialize struct {
 	// Follow makes the server watch every view's table and publish each new
 	// snapshot to the online store, whoever committed it. The in-process store is
-	// always materialized at start; with Redis, turn Follow off on all but a few
-	// replicas if many share one Redis (each would do the same, idempotent work).
+	// always materialized at start; with Redis and Lease, replicas take turns.
 	Follow bool `yaml:"follow" env:"FLOE_MATERIALIZE_FOLLOW"`
 	// Interval between two polls of the catalog for new snapshots.
 	Interval time.Duration `yaml:"interval" env:"FLOE_MATERIALIZE_INTERVAL"`
-	// Lease makes the followers of one shared online store (Redis) take turns:
+	// Lease makes the publishers of one shared online store (Redis) take turns:
 	// one holds a lease in the store and follows, the others stand by and take
-	// over when it stops or stops renewing the lease. Off, every follower works.
+	// over when it stops or stops renewing the lease, and a one-shot
+	// materialization runs only if it can take the lease (materialize.Publisher).
+	// Off, every publisher writes.
 	Lease bool `yaml:"lease" env:"FLOE_MATERIALIZE_LEASE"`
 	// LeaseTTL is how long a follower that stopped renewing keeps the lease: the
 	// longest a crash leaves snapshots unpublished.
@@ -132,11 +101,17 @@ func Default() Config {
 		Listen:  "127.0.0.1:8080",
 		Specs:   "specs/examples/pricing",
 		DataDir: ".floe",
-		Catalog: Catalog{Type: "sql"},
-		Online: Online{
-			Type:   "memory",
-			Memory: MemoryConfig{MaxEntries: 1_000_000},
-			L1:     L1{MaxEntries: 100_000, TTL: time.Second},
+		Catalog: offline.Config{
+			Type:                offline.CatalogSQL,
+			Name:                offline.DefaultCatalogName,
+			MetadataMaxAge:      offline.DefaultMetadataMaxAge,
+			MaxAffectedEntities: offline.DefaultMaxAffectedEntities,
+		},
+		Online: online.Config{
+			Type:   online.TypeMemory,
+			Memory: online.MemoryConfig{MaxEntries: online.DefaultMaxEntries},
+			Redis:  online.RedisConfig{DialTimeout: online.DefaultDialTimeout, MaxRetries: online.DefaultMaxRetries},
+			L1:     online.L1Config{MaxEntries: online.DefaultL1MaxEntries, TTL: online.DefaultL1TTL},
 		},
 		Serving:     Serving{MaxEntities: 1000, Timeout: 2 * time.Second, NegativeCacheTTL: time.Second},
 		Materialize: Materialize{Follow: true, Interval: time.Second, Lease: true, LeaseTTL: 10 * time.Second},
@@ -232,6 +207,24 @@ func setValue(fv reflect.Value, s string) error {
 			return fmt.Errorf("want true or false")
 		}
 		fv.Set(reflect.ValueOf(&b))
+	case fv.Kind() == reflect.Map && fv.Type().Key().Kind() == reflect.String && fv.Type().Elem().Kind() == reflect.String:
+		// KEY=VALUE pairs, comma-separated, merged over the file's key by key (a
+		// secret can come from the environment, the rest from the file).
+		m := map[string]string{}
+		for k, v := range fv.Interface().(map[string]string) {
+			m[k] = v
+		}
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(p, "=")
+			if !ok || strings.TrimSpace(k) == "" {
+				return fmt.Errorf("want KEY=VALUE pairs separated by commas, got %q", p)
+			}
+			m[strings.TrimSpace(k)] = v
+		}
+		fv.Set(reflect.ValueOf(m))
 	case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String:
 		var parts []string
 		for _, p := range strings.Split(s, ",") {
@@ -264,28 +257,56 @@ func (c *Config) resolve() error {
 		c.DataDir = abs
 	}
 	switch c.Catalog.Type {
-	case "sql":
+	case offline.CatalogSQL:
 		if c.Catalog.URI == "" {
 			c.Catalog.URI = "file:" + filepath.Join(c.DataDir, "catalog.db")
 		}
 		if c.Catalog.Warehouse == "" {
 			c.Catalog.Warehouse = "file://" + filepath.Join(c.DataDir, "warehouse")
 		}
-	case "rest":
+	case offline.CatalogREST:
 		if !strings.HasPrefix(c.Catalog.URI, "http://") && !strings.HasPrefix(c.Catalog.URI, "https://") {
 			bad("catalog.uri (FLOE_CATALOG_URI) must be the REST catalog's http(s) URL when catalog.type is rest, got %q", c.Catalog.URI)
 		}
 	default:
 		bad("catalog.type (FLOE_CATALOG_TYPE) %q is not one of sql, rest", c.Catalog.Type)
 	}
+	if strings.TrimSpace(c.Catalog.Name) == "" {
+		bad("catalog.name (FLOE_CATALOG_NAME) is empty; other engines (pyiceberg, Spark) must open the catalog under the same name (default %q)", offline.DefaultCatalogName)
+	}
+	if c.Catalog.MetadataMaxAge == 0 {
+		bad("catalog.metadata_max_age (FLOE_CATALOG_METADATA_MAX_AGE) is 0: set a positive age, or a negative one to reload table metadata on every read")
+	}
+	if c.Catalog.MaxAffectedEntities == 0 {
+		bad("catalog.max_affected_entities (FLOE_CATALOG_MAX_AFFECTED_ENTITIES) is 0: set a positive bound, or -1 for none")
+	}
 	switch c.Online.Type {
-	case "memory":
+	case online.TypeMemory:
 		if c.Online.Memory.MaxEntries <= 0 {
 			bad("online.memory.max_entries (FLOE_MEMORY_MAX_ENTRIES) must be positive")
 		}
-	case "redis", "redis-cluster":
-		if len(c.Online.Redis.Addrs) == 0 {
+	case online.TypeRedis, online.TypeRedisCluster:
+		r := c.Online.Redis
+		if len(r.Addrs) == 0 {
 			bad("online.redis.addrs (FLOE_REDIS_ADDRS) is required when online.type is %s", c.Online.Type)
+		}
+		if c.Online.Type == online.TypeRedis && len(r.Addrs) > 1 {
+			bad("online.redis.addrs (FLOE_REDIS_ADDRS) has %d addresses for a standalone server; set online.type to redis-cluster for a cluster", len(r.Addrs))
+		}
+		if c.Online.Type == online.TypeRedisCluster && r.DB != 0 {
+			bad("online.redis.db (FLOE_REDIS_DB) must be 0 with redis-cluster (a cluster has only database 0)")
+		}
+		if r.DB < 0 {
+			bad("online.redis.db (FLOE_REDIS_DB) must not be negative")
+		}
+		if r.PoolSize < 0 {
+			bad("online.redis.pool_size (FLOE_REDIS_POOL_SIZE) must not be negative (0 means ten per GOMAXPROCS)")
+		}
+		if r.DialTimeout <= 0 {
+			bad("online.redis.dial_timeout (FLOE_REDIS_DIAL_TIMEOUT) must be positive")
+		}
+		if r.MaxRetries < -1 || r.MaxRetries == 0 {
+			bad("online.redis.max_retries (FLOE_REDIS_MAX_RETRIES) must be positive, or -1 for no retries")
 		}
 		for _, a := range c.Online.Redis.Addrs {
 			if _, _, err := net.SplitHostPort(a); err != nil {

@@ -22,6 +22,7 @@ import (
 // the lease follows; the others stand by, asking for it every interval, and one of
 // them takes over when the holder lets it go (on shutdown) or stops renewing it (a
 // crash, a partition) within TTL.
+// Publisher builds one for each follower and each one-shot run.
 type Lease struct {
 	Leaser online.Leaser
 	// Name identifies the followers that take turns (LeaseName): those of the
@@ -65,19 +66,13 @@ func NewHolderID() string {
 }
 
 // FollowLeased is Follow run only while this process holds l. While it stands by,
-// passDone is not called: another process does the passes.
+// passDone is not called: another process does the passes. It gives l back when
+// ctx ends, before it returns. Processes follow through Publisher.Follow.
 func (m *Materializer) FollowLeased(ctx context.Context, l Lease, views []*registry.FeatureView, interval time.Duration, report func(Progress), passDone func(error)) {
 	if l.OnChange == nil {
 		l.OnChange = func(bool, string) {}
 	}
-	defer func() {
-		// Let a standby take over now rather than after TTL.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		if err := l.Leaser.Release(rctx, l.Name, l.Holder); err != nil {
-			slog.Warn("materialize: could not release the lease; another server takes over when it runs out", "ttl", l.TTL, "error", err)
-		}
-	}()
+	defer l.release(ctx)
 	known, wasLeader := false, false
 	change := func(leader bool, by string) {
 		if !known || leader != wasLeader {
@@ -119,6 +114,18 @@ func (m *Materializer) FollowLeased(ctx context.Context, l Lease, views []*regis
 
 // lead follows until ctx ends or the lease is lost, which it returns.
 func (m *Materializer) lead(ctx context.Context, l Lease, views []*registry.FeatureView, interval time.Duration, report func(Progress), passDone func(error)) error {
+	return l.hold(ctx, func(ctx context.Context) error {
+		m.Follow(ctx, views, interval, report, passDone)
+		return nil
+	})
+}
+
+// hold runs write, which l.Holder has just been granted l for, renewing l every
+// TTL/3 meanwhile. If l is lost (or cannot be renewed) the context write runs
+// under is cancelled with ErrLeaseLost as its cause, and hold returns that cause;
+// otherwise what write returned. Every write to the online store under the lease
+// runs inside a hold: the place that knows the lease's term while writing.
+func (l Lease) hold(ctx context.Context, write func(ctx context.Context) error) error {
 	leadCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	renewed := make(chan struct{})
@@ -138,7 +145,7 @@ func (m *Materializer) lead(ctx context.Context, l Lease, views []*registry.Feat
 				return
 			case err != nil:
 				// The lease may still be ours, but it cannot be known: stop rather
-				// than risk two followers writing at once.
+				// than risk two publishers writing at once.
 				stop(fmt.Errorf("%w: renew: %w", ErrLeaseLost, err))
 				return
 			case !held:
@@ -147,8 +154,21 @@ func (m *Materializer) lead(ctx context.Context, l Lease, views []*registry.Feat
 			}
 		}
 	}()
-	m.Follow(leadCtx, views, interval, report, passDone)
+	err := write(leadCtx)
 	stop(nil)
 	<-renewed
-	return context.Cause(leadCtx)
+	if cause := context.Cause(leadCtx); errors.Is(cause, ErrLeaseLost) {
+		return cause
+	}
+	return err
+}
+
+// release gives l up so that a standby takes over now rather than after TTL, also
+// when ctx has ended (the process is stopping).
+func (l Lease) release(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := l.Leaser.Release(rctx, l.Name, l.Holder); err != nil {
+		slog.Warn("materialize: could not release the lease; another process takes over when it runs out", "ttl", l.TTL, "error", err)
+	}
 }

@@ -65,24 +65,27 @@ const (
 // Floe's tables.
 const DefaultCatalogName = "floe"
 
-// Config selects and configures the Iceberg catalog.
+// Config selects and configures the Iceberg catalog: the "catalog" section of
+// the configuration file. The yaml tag names each key, the env tag the
+// environment variable that overrides it; internal/config documents, defaults
+// and validates them.
 type Config struct {
 	// Type is "sql" (the default: an embedded SQLite file, no server) or "rest".
-	Type string
+	Type string `yaml:"type" env:"FLOE_CATALOG_TYPE"`
 	// URI locates the catalog. For sql, a SQLite path or "file:" URI such as
 	// "file:/abs/.floe/catalog.db" (its directory is created). For rest, the
 	// server's base URL such as "http://localhost:8181".
-	URI string
+	URI string `yaml:"uri" env:"FLOE_CATALOG_URI"`
 	// Warehouse is where table data and metadata files go, such as
 	// "file:///abs/.floe/warehouse" or "s3://bucket/prefix". A plain path is taken
 	// as a local directory. Required for sql; for rest the server may supply it.
-	Warehouse string
+	Warehouse string `yaml:"warehouse" env:"FLOE_CATALOG_WAREHOUSE"`
 	// Name is the catalog's name; empty means DefaultCatalogName.
-	Name string
+	Name string `yaml:"name" env:"FLOE_CATALOG_NAME"`
 	// Properties are passed through to the catalog and its file IO (credentials,
 	// "s3.endpoint", "s3.region", "sql.driver"/"sql.dialect" for a non-SQLite SQL
 	// catalog, REST "credential"/"token"/"prefix", ...).
-	Properties map[string]string
+	Properties map[string]string `yaml:"properties" env:"FLOE_CATALOG_PROPERTIES"`
 	// MetadataMaxAge bounds how old the cached table metadata may be when a read
 	// asks for the current snapshot (LookupScan, Scan and SnapshotAsOf without a
 	// snapshot id, RecentSnapshot). Zero means DefaultMetadataMaxAge; a negative
@@ -90,12 +93,12 @@ type Config struct {
 	// given snapshot id reuse cached metadata that contains it whatever its age,
 	// and while the catalog is unreachable current-snapshot reads use the last
 	// metadata seen rather than fail.
-	MetadataMaxAge time.Duration
+	MetadataMaxAge time.Duration `yaml:"metadata_max_age" env:"FLOE_CATALOG_METADATA_MAX_AGE"`
 	// MaxAffectedEntities is how many affected entities Changes lists before it
 	// gives up and asks for a full rescan instead (re-reading that many entities
 	// one lookup at a time costs more than one scan). Zero means
 	// DefaultMaxAffectedEntities; negative means no limit.
-	MaxAffectedEntities int
+	MaxAffectedEntities int `yaml:"max_affected_entities" env:"FLOE_CATALOG_MAX_AFFECTED_ENTITIES"`
 }
 
 // DefaultMetadataMaxAge is Config.MetadataMaxAge when unset.

@@ -17,7 +17,6 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -40,7 +39,9 @@ type Server struct {
 	reg     *registry.Registry
 	offline *offline.Store
 	online  online.Store
-	mat     *materialize.Materializer
+	// pub is how this server publishes snapshots: its follower and Admin
+	// Materialize both go through it (and its lease).
+	pub     *materialize.Publisher
 	metrics *telemetry.Metrics
 	handler http.Handler
 
@@ -74,7 +75,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if err != nil {
 		return nil, err
 	}
-	off, err := offline.Open(ctx, OfflineConfig(cfg))
+	off, err := offline.Open(ctx, cfg.Catalog)
 	if err != nil {
 		return nil, fmt.Errorf("offline store: %w", err)
 	}
@@ -82,14 +83,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		off.Close()
 		return nil, err
 	}
-	on, err := OpenOnline(ctx, cfg)
+	on, err := online.Open(ctx, cfg.Online)
 	if err != nil {
 		off.Close()
 		return nil, fmt.Errorf("online store: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, reg: reg, offline: off, online: on, metrics: telemetry.NewMetrics(),
 		matStatus: &floev1.MaterializerStatus{Role: floev1.MaterializerStatus_ROLE_OFF}}
-	s.mat = materialize.New(off, on)
+	s.pub = materialize.NewPublisher(off, on, reg.FeatureViews, materialize.PublishOptions{Lease: cfg.Materialize.Lease, LeaseTTL: cfg.Materialize.LeaseTTL})
 	s.handler = s.routes()
 	log.Info("registry loaded", "specs", cfg.Specs, "version", reg.Version,
 		"entities", len(reg.Entities), "feature_views", len(reg.FeatureViews), "feature_services", len(reg.FeatureServices))
@@ -117,53 +118,6 @@ func ensureTables(ctx context.Context, reg *registry.Registry, off *offline.Stor
 	return nil
 }
 
-// OfflineConfig maps the server configuration to the offline store's.
-func OfflineConfig(cfg config.Config) offline.Config {
-	return offline.Config{Type: cfg.Catalog.Type, URI: cfg.Catalog.URI, Warehouse: cfg.Catalog.Warehouse, Properties: cfg.Catalog.Properties}
-}
-
-// OpenOnline opens the configured online store, with the L1 cache in front of Redis
-// when enabled.
-func OpenOnline(ctx context.Context, cfg config.Config) (online.Store, error) {
-	o := cfg.Online
-	switch o.Type {
-	case "memory":
-		return online.NewMemory(online.WithMaxEntries(o.Memory.MaxEntries)), nil
-	case "redis", "redis-cluster":
-		redis.SetLogger(redisLogger{})
-		r, err := online.NewRedisFromOptions(online.RedisOptions{
-			Addrs: o.Redis.Addrs, Username: o.Redis.Username, Password: o.Redis.Password,
-			DB: o.Redis.DB, Cluster: o.Type == "redis-cluster", PoolSize: o.Redis.PoolSize, ClientName: "floe",
-			// A read's deadline is a few milliseconds to seconds; go-redis's default of
-			// three retries with five dial attempts each would spend all of it on a
-			// dead server. One retry covers a connection the server closed.
-			MaxRetries:  1,
-			DialTimeout: time.Second,
-		})
-		if err != nil {
-			return nil, err
-		}
-		// A Redis that is down at start is not fatal: /readyz reports it and reads
-		// fail with UNAVAILABLE until it answers, without a restart.
-		if err := r.Ping(ctx); err != nil {
-			slog.Warn("online store not reachable at start", "addrs", o.Redis.Addrs, "error", err)
-		}
-		if o.L1.Enabled {
-			return online.NewTiered(online.NewMemory(online.WithMaxEntries(o.L1.MaxEntries)), r, o.L1.TTL), nil
-		}
-		return r, nil
-	}
-	return nil, fmt.Errorf("unknown online store type %q", o.Type)
-}
-
-// redisLogger routes go-redis's own messages (one per failed dial) to slog at debug
-// level: the failure itself reaches the caller as an error and /readyz.
-type redisLogger struct{}
-
-func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	slog.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
-}
-
 // Handler returns the server's HTTP handler (for tests and embedding).
 func (s *Server) Handler() http.Handler { return s.handler }
 
@@ -180,7 +134,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(floev1connect.NewServingServiceHandler(serving.NewServingHandler(reader), opts, connect.WithCompressMinBytes(1<<20)))
 	mux.Handle(floev1connect.NewRegistryServiceHandler(serving.NewRegistryHandler(s.reg), opts))
 	mux.Handle(floev1connect.NewTrainingServiceHandler(serving.NewTrainingHandler(s.reg, s.offline, serving.WithMaxConcurrentRetrievals(s.cfg.Training.MaxConcurrent)), opts))
-	mux.Handle(floev1connect.NewAdminServiceHandler(serving.NewAdminHandler(s.reg, s.mat, s.offline, s.metrics.Stats, s.materializer), opts))
+	mux.Handle(floev1connect.NewAdminServiceHandler(serving.NewAdminHandler(s.reg, s.pub, s.offline, s.metrics.Stats, s.materializer), opts))
 	reflector := grpcreflect.NewStaticReflector(
 		floev1connect.ServingServiceName, floev1connect.RegistryServiceName, floev1connect.AdminServiceName,
 		floev1connect.TrainingServiceName)
@@ -246,7 +200,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 // Run serves on cfg.Listen until ctx is cancelled, then shuts down gracefully:
-// in-flight requests finish (up to 10 s), then the stores close. ready, if not nil,
+// in-flight requests finish (up to 10 s) while the follower stops (handing its
+// lease over), then the stores close. ready, if not nil,
 // receives the bound address once the listener is open.
 func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 	ln, err := net.Listen("tcp", s.cfg.Listen)
@@ -263,15 +218,24 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// The follower's last act is to give its lease back, through the online
+	// store: the stores close only after it has stopped.
+	bgCtx, stopBg := context.WithCancel(ctx)
+	var bg sync.WaitGroup
+	closeAll := func() {
+		stopBg()
+		bg.Wait()
+		s.close()
+	}
 	switch {
 	case s.cfg.Materialize.Follow:
 		// The in-process store starts empty; until the first pass has filled it,
 		// /readyz says so. Redis keeps its state, so a replica is ready at once.
 		s.warming.Store(s.cfg.Online.Type == "memory")
-		go s.follow(ctx)
+		bg.Go(func() { s.follow(bgCtx) })
 	case s.cfg.Online.Type == "memory":
 		s.warming.Store(true)
-		go s.warmUp(ctx)
+		bg.Go(func() { s.warmUp(bgCtx) })
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -281,7 +245,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 	}
 	select {
 	case err := <-errc:
-		s.close()
+		closeAll()
 		return err
 	case <-ctx.Done():
 	}
@@ -289,7 +253,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr net.Addr)) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
-	s.close()
+	closeAll()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -322,32 +286,30 @@ func (s *Server) follow(ctx context.Context) {
 			}
 		}
 	}
-	leaser := online.LeaserOf(s.online)
-	if !s.cfg.Materialize.Lease || leaser == nil {
+	if !s.pub.Leased() {
 		s.setMaterializer(func(m *floev1.MaterializerStatus) { m.Role = floev1.MaterializerStatus_ROLE_FOLLOWER })
-		s.mat.Follow(ctx, s.reg.FeatureViews, s.cfg.Materialize.Interval, s.logProgress, passDone)
-		return
 	}
-	holder := materialize.NewHolderID()
-	lease := materialize.Lease{Leaser: leaser, Name: materialize.LeaseName(s.reg.FeatureViews), Holder: holder, TTL: s.cfg.Materialize.LeaseTTL,
-		OnChange: func(leader bool, by string) {
-			if leader {
-				s.setMaterializer(func(m *floev1.MaterializerStatus) {
-					m.Role, m.Leader = floev1.MaterializerStatus_ROLE_LEADER, holder
-				})
-				s.log.Info("materialization: this server follows Iceberg and publishes new snapshots", "holder", holder)
-				return
-			}
-			// The leader's passes are its own to report.
-			s.warmErr.Store(nil)
+	holder := s.pub.Holder()
+	err := s.pub.Follow(ctx, s.reg.FeatureViews, s.cfg.Materialize.Interval, s.logProgress, passDone, func(leader bool, by string) {
+		if leader {
 			s.setMaterializer(func(m *floev1.MaterializerStatus) {
-				m.Role, m.Leader, m.LastPassAt, m.LastError = floev1.MaterializerStatus_ROLE_STANDBY, by, nil, ""
+				m.Role, m.Leader = floev1.MaterializerStatus_ROLE_LEADER, holder
 			})
-			if by != "" {
-				s.log.Info("materialization: standing by; another server publishes new snapshots", "leader", by, "lease_ttl", s.cfg.Materialize.LeaseTTL)
-			}
-		}}
-	s.mat.FollowLeased(ctx, lease, s.reg.FeatureViews, s.cfg.Materialize.Interval, s.logProgress, passDone)
+			s.log.Info("materialization: this server follows Iceberg and publishes new snapshots", "holder", holder)
+			return
+		}
+		// The leader's passes are its own to report.
+		s.warmErr.Store(nil)
+		s.setMaterializer(func(m *floev1.MaterializerStatus) {
+			m.Role, m.Leader, m.LastPassAt, m.LastError = floev1.MaterializerStatus_ROLE_STANDBY, by, nil, ""
+		})
+		if by != "" {
+			s.log.Info("materialization: standing by; another process publishes new snapshots", "leader", by, "lease_ttl", s.cfg.Materialize.LeaseTTL)
+		}
+	})
+	if err != nil {
+		s.log.Error("materialization: not following", "error", err)
+	}
 }
 
 func (s *Server) logProgress(p materialize.Progress) {
@@ -360,7 +322,7 @@ func (s *Server) warmUp(ctx context.Context) {
 	defer s.warming.Store(false)
 	start := time.Now()
 	var rows int64
-	err := s.mat.Materialize(ctx, s.reg.FeatureViews, func(p materialize.Progress) {
+	err := s.pub.Materialize(ctx, s.reg.FeatureViews, func(p materialize.Progress) {
 		if p.Done {
 			rows += p.RowsWritten
 			s.log.Info("materialized", "view", p.View, "snapshot_id", p.SnapshotID, "rows_read", p.RowsRead, "entities_written", p.RowsWritten, "up_to_date", p.UpToDate)

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
@@ -20,7 +19,7 @@ import (
 // what materialization would have put online — with TTLs judged at that point.
 func (r *Reader) readAsOf(ctx context.Context, p *plan, ids [][]string, n int, asOf *floev1.AsOf) (*floev1.GetOnlineFeaturesResponse, error) {
 	if r.offline == nil {
-		return nil, connect.NewError(connect.CodeUnimplemented, errors.New("as_of reads need the offline store"))
+		return nil, fmt.Errorf("%w: as_of reads need the offline store", errUnimplemented)
 	}
 	snaps, judge, err := r.resolveAsOf(ctx, p, asOf)
 	if err != nil {

@@ -22,7 +22,8 @@ import (
 type AdminHandler struct {
 	floev1connect.UnimplementedAdminServiceHandler
 	reg *registry.Registry
-	mat *materialize.Materializer
+	// pub publishes under the materialization lease, like every publisher.
+	pub *materialize.Publisher
 	off SnapshotLister
 	// stats returns the serving counters (telemetry.Metrics.Stats).
 	stats func() (*floev1.GetServingStatsResponse, error)
@@ -36,8 +37,8 @@ type SnapshotLister interface {
 }
 
 // NewAdminHandler returns the AdminService implementation.
-func NewAdminHandler(reg *registry.Registry, mat *materialize.Materializer, off SnapshotLister, stats func() (*floev1.GetServingStatsResponse, error), materializer func() *floev1.MaterializerStatus) *AdminHandler {
-	return &AdminHandler{reg: reg, mat: mat, off: off, stats: stats, materializer: materializer}
+func NewAdminHandler(reg *registry.Registry, pub *materialize.Publisher, off SnapshotLister, stats func() (*floev1.GetServingStatsResponse, error), materializer func() *floev1.MaterializerStatus) *AdminHandler {
+	return &AdminHandler{reg: reg, pub: pub, off: off, stats: stats, materializer: materializer}
 }
 
 // GetServingStats implements floe.v1.AdminService.GetServingStats.
@@ -59,7 +60,7 @@ func (h *AdminHandler) ListSnapshots(ctx context.Context, req *connect.Request[f
 	if err != nil && !errors.Is(err, offline.ErrNoSuchTable) {
 		return nil, toConnect(err)
 	}
-	wm, _, err := h.mat.Watermark(ctx, v)
+	wm, _, err := h.pub.Watermark(ctx, v)
 	if err != nil {
 		return nil, toConnect(err)
 	}
@@ -93,7 +94,7 @@ func (h *AdminHandler) GetFreshness(ctx context.Context, _ *connect.Request[floe
 		if err != nil && !errors.Is(err, offline.ErrNoSuchTable) {
 			return nil, toConnect(err)
 		}
-		wm, _, err := h.mat.Watermark(ctx, v)
+		wm, _, err := h.pub.Watermark(ctx, v)
 		if err != nil {
 			return nil, toConnect(err)
 		}
@@ -132,13 +133,16 @@ func deletedRecords(s offline.Snapshot) int64 {
 }
 
 // Materialize implements floe.v1.AdminService.Materialize, streaming progress.
+// With a shared online store it takes the materialization lease, or is refused
+// with FAILED_PRECONDITION naming the process that holds it (see
+// materialize.Publisher); on the holder itself it goes ahead.
 func (h *AdminHandler) Materialize(ctx context.Context, req *connect.Request[floev1.MaterializeRequest], stream *connect.ServerStream[floev1.MaterializeResponse]) error {
 	views, err := SelectViews(h.reg, req.Msg.GetViews())
 	if err != nil {
 		return toConnect(err)
 	}
 	var sendErr error
-	err = h.mat.Materialize(ctx, views, func(p materialize.Progress) {
+	err = h.pub.Materialize(ctx, views, func(p materialize.Progress) {
 		if sendErr != nil {
 			return
 		}

@@ -119,7 +119,7 @@ func lookup[T any](m map[string]T, kind, name string) (T, error) {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		return zero, connect.NewError(connect.CodeNotFound, fmt.Errorf("%s %q is not defined (defined: %s)", kind, name, strings.Join(names, ", ")))
+		return zero, fmt.Errorf("%w: %s %q is not defined (defined: %s)", errNotFound, kind, name, strings.Join(names, ", "))
 	}
 	return v, nil
 }
@@ -138,7 +138,7 @@ func (h *RegistryHandler) ListEntities(context.Context, *connect.Request[floev1.
 func (h *RegistryHandler) GetEntity(_ context.Context, req *connect.Request[floev1.GetEntityRequest]) (*connect.Response[floev1.GetEntityResponse], error) {
 	e, err := lookup(h.entities, "entity", req.Msg.GetName())
 	if err != nil {
-		return nil, err
+		return nil, toConnect(err)
 	}
 	return connect.NewResponse(&floev1.GetEntityResponse{Version: h.full.Version, Entity: e}), nil
 }
@@ -152,7 +152,7 @@ func (h *RegistryHandler) ListFeatureViews(context.Context, *connect.Request[flo
 func (h *RegistryHandler) GetFeatureView(_ context.Context, req *connect.Request[floev1.GetFeatureViewRequest]) (*connect.Response[floev1.GetFeatureViewResponse], error) {
 	v, err := lookup(h.views, "feature view", req.Msg.GetName())
 	if err != nil {
-		return nil, err
+		return nil, toConnect(err)
 	}
 	return connect.NewResponse(&floev1.GetFeatureViewResponse{Version: h.full.Version, FeatureView: v}), nil
 }
@@ -166,7 +166,7 @@ func (h *RegistryHandler) ListFeatureServices(context.Context, *connect.Request[
 func (h *RegistryHandler) GetFeatureService(_ context.Context, req *connect.Request[floev1.GetFeatureServiceRequest]) (*connect.Response[floev1.GetFeatureServiceResponse], error) {
 	s, err := lookup(h.services, "feature service", req.Msg.GetName())
 	if err != nil {
-		return nil, err
+		return nil, toConnect(err)
 	}
 	return connect.NewResponse(&floev1.GetFeatureServiceResponse{Version: h.full.Version, FeatureService: s}), nil
 }

@@ -86,11 +86,7 @@ func (h *TrainingHandler) acquire(ctx context.Context, queued func()) (release f
 		<-h.slots // the caller left as the slot came free: pass it on
 	case <-ctx.Done():
 	}
-	code := connect.CodeCanceled
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		code = connect.CodeDeadlineExceeded
-	}
-	return nil, connect.NewError(code, fmt.Errorf("gave up waiting for one of the %d historical retrievals running to finish: %w", cap(h.slots), ctx.Err()))
+	return nil, fmt.Errorf("gave up waiting for one of the %d historical retrievals running to finish: %w", cap(h.slots), ctx.Err())
 }
 
 // GetHistoricalFeatures implements floe.v1.TrainingService.GetHistoricalFeatures.
@@ -132,7 +128,7 @@ func (h *TrainingHandler) GetHistoricalFeatures(ctx context.Context, req *connec
 		progress.send(&floev1.RetrievalProgress{Phase: floev1.RetrievalProgress_PHASE_QUEUED})
 	})
 	if err != nil {
-		return err
+		return toConnect(err)
 	}
 	defer release()
 	var entityTable *floev1.EntityTable
@@ -140,7 +136,7 @@ func (h *TrainingHandler) GetHistoricalFeatures(ctx context.Context, req *connec
 	case et != nil:
 		ts, ok := h.src.(TableSource)
 		if !ok {
-			return connect.NewError(connect.CodeUnimplemented, errors.New("entity_table: this server's offline store cannot read other tables"))
+			return toConnect(fmt.Errorf("%w: entity_table: this server's offline store cannot read other tables", errUnimplemented))
 		}
 		rdr, snap, err := ts.ScanTable(ctx, et.GetTable(), et.GetSnapshotId())
 		if errors.Is(err, offline.ErrNoSuchTable) || errors.Is(err, offline.ErrNoSuchSnapshot) {

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"connectrpc.com/connect"
-
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
 	"floe.dev/floe/services/featureserver/internal/registry"
 )
@@ -36,20 +34,20 @@ func RESTHandler(r *Reader) http.Handler {
 		entityName, rawID := req.PathValue("entity"), req.PathValue("id")
 		e, ok := r.reg.Entity(entityName)
 		if !ok {
-			writeJSONError(w, http.StatusNotFound, connect.CodeNotFound, fmt.Sprintf("unknown entity %q", entityName))
+			writeError(w, fmt.Errorf("%w: unknown entity %q", errNotFound, entityName))
 			return
 		}
 		p := entityPlans[e.Name]
 		if svc := req.URL.Query().Get("service"); svc != "" {
 			sp, ok := r.services[svc]
 			if !ok {
-				writeJSONError(w, http.StatusBadRequest, connect.CodeInvalidArgument, fmt.Sprintf("unknown feature service %q", svc))
+				writeError(w, invalid("unknown feature service %q", svc))
 				return
 			}
 			p = sp
 		}
 		if p == nil {
-			writeJSONError(w, http.StatusNotFound, connect.CodeNotFound, fmt.Sprintf("entity %q has no feature views", entityName))
+			writeError(w, fmt.Errorf("%w: entity %q has no feature views", errNotFound, entityName))
 			return
 		}
 		key := e.Key()
@@ -57,7 +55,7 @@ func RESTHandler(r *Reader) http.Handler {
 		if key.Type == registry.TypeInt64 {
 			id, err := strconv.ParseInt(rawID, 10, 64)
 			if err != nil {
-				writeJSONError(w, http.StatusBadRequest, connect.CodeInvalidArgument, fmt.Sprintf("id %q is not an int64, the type of join key %q", rawID, key.Name))
+				writeError(w, invalid("id %q is not an int64, the type of join key %q", rawID, key.Name))
 				return
 			}
 			col.Values = &floev1.EntityColumn_Int64Values{Int64Values: &floev1.Int64List{Values: []int64{id}}}
@@ -72,8 +70,7 @@ func RESTHandler(r *Reader) http.Handler {
 				return
 			}
 		}
-		ce := toConnect(err).(*connect.Error)
-		writeJSONError(w, httpStatus(ce.Code()), ce.Code(), ce.Message())
+		writeError(w, err)
 	})
 }
 
@@ -85,7 +82,7 @@ func writeRow(w http.ResponseWriter, resp *floev1.GetOnlineFeaturesResponse, ent
 		}
 	}
 	if !found {
-		writeJSONError(w, http.StatusNotFound, connect.CodeNotFound, fmt.Sprintf("%s %s not found in any feature view", entity, id))
+		writeError(w, fmt.Errorf("%w: %s %s is in no feature view", errNotFound, entity, id))
 		return
 	}
 	out := make(map[string]any, len(resp.Columns))
@@ -120,27 +117,4 @@ func JSONValue(c *floev1.FeatureColumn, i int) any {
 		return v.FloatVectorValues.Values[i*d : (i+1)*d]
 	}
 	return nil
-}
-
-func httpStatus(code connect.Code) int {
-	switch code {
-	case connect.CodeInvalidArgument:
-		return http.StatusBadRequest
-	case connect.CodeNotFound:
-		return http.StatusNotFound
-	case connect.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	case connect.CodeDeadlineExceeded:
-		return http.StatusGatewayTimeout
-	default:
-		return http.StatusInternalServerError
-	}
-}
-
-// writeJSONError answers with the same error shape the Connect protocol uses for
-// JSON, so clients parse one format.
-func writeJSONError(w http.ResponseWriter, status int, code connect.Code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"code": code.String(), "message": msg})
 }
