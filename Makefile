@@ -8,6 +8,9 @@ ROOT      := $(abspath .)
 BIN       := $(ROOT)/bin
 VENV      := $(ROOT)/.venv
 PY        := $(VENV)/bin/python
+# The Python code generator's own environment: grpcio-tools 1.62.3 needs protobuf<5,
+# the SDK's test environment (TensorFlow) protobuf>=6.31.
+GEN_VENV  := $(ROOT)/.venv-gen
 BUF       := $(ROOT)/tools/node_modules/.bin/buf
 FLOE      := $(BIN)/floe
 SERVER    := services/featureserver
@@ -16,7 +19,12 @@ GO_PKGS   := ./services/featureserver/... ./sdk/go/... ./integration/...
 # Pinned code generators (installed into bin/, tools/node_modules and .venv).
 PROTOC_GEN_GO_VERSION         := v1.36.12
 PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
-GRPCIO_TOOLS_VERSION          := 1.85.1
+# grpcio-tools 1.62.3 bundles protoc 25.1: its Python code (protobuf gencode 4.25.1, gRPC
+# stubs without a version check) loads on every protobuf runtime from 4.25.1 to 7.x and
+# on grpcio from 1.49, so the SDK's dependency floors can be low (sdk/python/README.md,
+# "Dependency floors"; make test-python-floor proves the lowest, make test-python the
+# newest). Newer generators stamp their own version as the runtime's floor.
+GRPCIO_TOOLS_VERSION          := 1.62.3
 
 # Everything `make generate` writes; check-generated compares exactly these.
 GENERATED := sdk/go/gen sdk/go/features sdk/python/src/floe/v1 sdk/python/src/floe/features sdk/ts/src/gen sdk/ts/src/features \
@@ -55,11 +63,14 @@ $(VENV)/.core: sdk/python/pyproject.toml
 	@touch $@
 
 $(VENV)/.test: $(VENV)/.core
-	$(PY) -m pip install -q -e 'sdk/python[test,training,keras]'
+	$(PY) -m pip install -q -e 'sdk/python[test,training,pandas,progress,keras-jax,keras-tf]'
 	@touch $@
 
+# grpcio-tools lives in its own venv (GEN_VENV): tools/bin/protoc runs it.
 $(VENV)/.gen: $(VENV)/.core
-	$(PY) -m pip install -q grpcio-tools==$(GRPCIO_TOOLS_VERSION)
+	scripts/deps.sh venv
+	test -x $(GEN_VENV)/bin/python || python3 -m venv $(GEN_VENV)
+	$(GEN_VENV)/bin/python -m pip install -q grpcio-tools==$(GRPCIO_TOOLS_VERSION)
 	@touch $@
 
 sdk/ts/node_modules/.package-lock.json: sdk/ts/package.json sdk/ts/package-lock.json

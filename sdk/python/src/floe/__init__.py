@@ -11,6 +11,7 @@ spools to a memory-mapped file (``floe.spool``), or feeds ``model.fit`` as a
 Keras PyDataset (``floe.keras_data``, which imports keras).
 """
 
+from floe._version import __version__
 from floe.client import Client, build_request, parse_target
 from floe.errors import (
     DeadlineExceeded,
@@ -44,5 +45,3 @@ __all__ = [
     "parse_target",
     "print_progress",
 ]
-
-__version__ = "0.1.0"
