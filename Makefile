@@ -73,6 +73,22 @@ $(VENV)/.gen: $(VENV)/.core
 	$(GEN_VENV)/bin/python -m pip install -q grpcio-tools==$(GRPCIO_TOOLS_VERSION)
 	@touch $@
 
+# `python -m build` for make dist.
+$(VENV)/.dist: $(VENV)/.core
+	$(PY) -m pip install -q 'build>=1.2'
+	@touch $@
+
+# The SDK at its dependency floors (the ">=" bounds of pyproject.toml, pinned by
+# sdk/python/scripts/floor_pins.py) with the training, pandas and progress extras.
+FLOOR_VENV := $(ROOT)/.venv-floor
+$(FLOOR_VENV)/.ok: sdk/python/pyproject.toml sdk/python/scripts/floor_pins.py
+	scripts/deps.sh venv
+	rm -rf $(FLOOR_VENV)
+	python3 -m venv $(FLOOR_VENV)
+	python3 sdk/python/scripts/floor_pins.py training pandas progress > $(FLOOR_VENV)/floor.txt
+	$(FLOOR_VENV)/bin/python -m pip install -q -c $(FLOOR_VENV)/floor.txt -e 'sdk/python[training,pandas,progress]' 'pytest>=8'
+	@touch $@
+
 sdk/ts/node_modules/.package-lock.json: sdk/ts/package.json sdk/ts/package-lock.json
 	cd sdk/ts && $(NPM_INSTALL)
 
@@ -94,6 +110,19 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 build: ## build bin/floe
 	go build -ldflags "-X floe.dev/floe/$(SERVER)/internal/cli.Version=$(VERSION)" -o $(FLOE) ./$(SERVER)/cmd/floe
+
+.PHONY: dist
+dist: dist-python dist-ts ## build the clients' packages: the Python wheel and sdist (sdk/python/dist), the TypeScript tarball (sdk/ts/pack)
+
+.PHONY: dist-python
+dist-python: $(VENV)/.dist ## the Python SDK's wheel and sdist in sdk/python/dist
+	rm -rf sdk/python/dist
+	$(PY) -m build --outdir sdk/python/dist sdk/python
+
+.PHONY: dist-ts
+dist-ts: sdk/ts/node_modules/.package-lock.json ## the TypeScript client compiled to dist/ and packed (npm pack) into sdk/ts/pack
+	rm -rf sdk/ts/pack && mkdir -p sdk/ts/pack
+	cd sdk/ts && npm run build && npm pack --pack-destination pack
 
 ## ---- code generation ---------------------------------------------------------
 
@@ -129,7 +158,7 @@ lint: $(BUF) ## buf lint, buf breaking against main, gofmt, go vet
 ## ---- tests -------------------------------------------------------------------
 
 .PHONY: test
-test: test-go test-python test-ts test-console ## the whole test suite; installs what it needs (see `make deps`)
+test: test-go test-python test-python-floor test-dist test-ts test-console ## the whole test suite; installs what it needs (see `make deps`)
 
 # The Go tests start Apache Iceberg's REST catalog test server, a jar from Maven Central
 # that scripts/fetch-rest-fixture.sh fetches once into ~/.m2 and prints the path of.
@@ -141,6 +170,17 @@ test-go: ## Go unit and integration tests (starts real redis-server and Iceberg 
 .PHONY: test-python
 test-python: $(VENV)/.test build ## Python SDK tests against a real server
 	cd sdk/python && FLOE_BIN=$(FLOE) KERAS_BACKEND=jax $(PY) -m pytest -q
+
+.PHONY: test-python-floor
+test-python-floor: $(FLOOR_VENV)/.ok build ## Python SDK tests at the lowest supported grpcio, protobuf, numpy, pyarrow, pandas (no Keras, no pyiceberg)
+	cd sdk/python && FLOE_BIN=$(FLOE) $(FLOOR_VENV)/bin/python -m pytest -q \
+	  --ignore=tests/test_pyiceberg_interop.py --ignore=tests/test_docs_examples.py \
+	  --ignore=tests/test_example_keras_pricing.py
+
+.PHONY: test-dist
+test-dist: dist $(VENV)/.test build ## install the built Python wheel and sdist into clean venvs, and the TS tarball into a new project; smoke-test them against a real server
+	cd sdk/python && FLOE_BIN=$(FLOE) FLOE_DIST=$(ROOT)/sdk/python/dist $(PY) -m pytest -q tests/test_dist.py
+	cd sdk/ts && FLOE_BIN=$(FLOE) FLOE_DIST=$(ROOT)/sdk/ts/pack npm run test:pack
 
 .PHONY: test-ts
 test-ts: sdk/ts/node_modules/.package-lock.json build ## TypeScript client tests against a real server

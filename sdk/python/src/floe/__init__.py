@@ -1,7 +1,8 @@
 """Python client of the Floe feature platform.
 
 ``Client`` reads online features over gRPC and returns them as numpy arrays
-(``OnlineFeatures``). Typed contracts of each project's feature services are
+(``OnlineFeatures``); ``AsyncClient`` does the same reads as coroutines
+(grpc.aio). Typed contracts of each project's feature services are
 generated from the specs into ``floe.features.<project>``; the raw protobuf
 messages and gRPC stubs are in ``floe.v1``.
 
@@ -12,7 +13,8 @@ Keras PyDataset (``floe.keras_data``, which imports keras).
 """
 
 from floe._version import __version__
-from floe.client import Client, build_request, parse_target
+from floe.aio import AsyncClient
+from floe.client import Client, RetryPolicy, build_request, parse_target
 from floe.errors import (
     DeadlineExceeded,
     FloeError,
@@ -30,6 +32,7 @@ from floe.training import (
 )
 
 __all__ = [
+    "AsyncClient",
     "Client",
     "DeadlineExceeded",
     "FloeError",
@@ -37,6 +40,7 @@ __all__ = [
     "NotFound",
     "OnlineFeatures",
     "RetrievalProgress",
+    "RetryPolicy",
     "TrainingData",
     "TrainingStream",
     "EntityTable",
