@@ -122,7 +122,7 @@ dist-python: $(VENV)/.dist ## the Python SDK's wheel and sdist in sdk/python/dis
 .PHONY: dist-ts
 dist-ts: sdk/ts/node_modules/.package-lock.json ## the TypeScript client compiled to dist/ and packed (npm pack) into sdk/ts/pack
 	rm -rf sdk/ts/pack && mkdir -p sdk/ts/pack
-	cd sdk/ts && npm run build && npm pack --pack-destination pack
+	cd sdk/ts && npm pack --pack-destination pack  # prepack runs npm run build
 
 ## ---- code generation ---------------------------------------------------------
 
