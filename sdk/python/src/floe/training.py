@@ -14,7 +14,7 @@ except the request's own (join keys, ``event_time``, labels...) and the trailing
 ``<view>__event_time`` columns. Either way, the schemas this module hands out
 carry ``floe.feature_columns``, so a table is self-describing.
 
-Needs pyarrow (``pip install 'floe[training]'``).
+Needs pyarrow (``pip install 'floe-features[training]'``).
 """
 
 from __future__ import annotations
