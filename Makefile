@@ -8,6 +8,9 @@ ROOT      := $(abspath .)
 BIN       := $(ROOT)/bin
 VENV      := $(ROOT)/.venv
 PY        := $(VENV)/bin/python
+# The Python code generator's own environment: grpcio-tools 1.62.3 needs protobuf<5,
+# the SDK's test environment (TensorFlow) protobuf>=6.31.
+GEN_VENV  := $(ROOT)/.venv-gen
 BUF       := $(ROOT)/tools/node_modules/.bin/buf
 FLOE      := $(BIN)/floe
 SERVER    := services/featureserver
@@ -16,7 +19,12 @@ GO_PKGS   := ./services/featureserver/... ./sdk/go/... ./integration/...
 # Pinned code generators (installed into bin/, tools/node_modules and .venv).
 PROTOC_GEN_GO_VERSION         := v1.36.12
 PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
-GRPCIO_TOOLS_VERSION          := 1.85.1
+# grpcio-tools 1.62.3 bundles protoc 25.1: its Python code (protobuf gencode 4.25.1, gRPC
+# stubs without a version check) loads on every protobuf runtime from 4.25.1 to 7.x and
+# on grpcio from 1.49, so the SDK's dependency floors can be low (sdk/python/README.md,
+# "Dependency floors"; make test-python-floor proves the lowest, make test-python the
+# newest). Newer generators stamp their own version as the runtime's floor.
+GRPCIO_TOOLS_VERSION          := 1.62.3
 
 # Everything `make generate` writes; check-generated compares exactly these.
 GENERATED := sdk/go/gen sdk/go/features sdk/python/src/floe/v1 sdk/python/src/floe/features sdk/ts/src/gen sdk/ts/src/features \
@@ -55,11 +63,30 @@ $(VENV)/.core: sdk/python/pyproject.toml
 	@touch $@
 
 $(VENV)/.test: $(VENV)/.core
-	$(PY) -m pip install -q -e 'sdk/python[test,training,keras]'
+	$(PY) -m pip install -q -e 'sdk/python[test,training,pandas,progress,keras-jax,keras-tf]'
 	@touch $@
 
+# grpcio-tools lives in its own venv (GEN_VENV): tools/bin/protoc runs it.
 $(VENV)/.gen: $(VENV)/.core
-	$(PY) -m pip install -q grpcio-tools==$(GRPCIO_TOOLS_VERSION)
+	scripts/deps.sh venv
+	test -x $(GEN_VENV)/bin/python || python3 -m venv $(GEN_VENV)
+	$(GEN_VENV)/bin/python -m pip install -q grpcio-tools==$(GRPCIO_TOOLS_VERSION)
+	@touch $@
+
+# `python -m build` for make dist.
+$(VENV)/.dist: $(VENV)/.core
+	$(PY) -m pip install -q 'build>=1.2'
+	@touch $@
+
+# The SDK at its dependency floors (the ">=" bounds of pyproject.toml, pinned by
+# sdk/python/scripts/floor_pins.py) with the training, pandas and progress extras.
+FLOOR_VENV := $(ROOT)/.venv-floor
+$(FLOOR_VENV)/.ok: sdk/python/pyproject.toml sdk/python/scripts/floor_pins.py
+	scripts/deps.sh venv
+	rm -rf $(FLOOR_VENV)
+	python3 -m venv $(FLOOR_VENV)
+	python3 sdk/python/scripts/floor_pins.py training pandas progress > $(FLOOR_VENV)/floor.txt
+	$(FLOOR_VENV)/bin/python -m pip install -q -c $(FLOOR_VENV)/floor.txt -e 'sdk/python[training,pandas,progress]' 'pytest>=8'
 	@touch $@
 
 sdk/ts/node_modules/.package-lock.json: sdk/ts/package.json sdk/ts/package-lock.json
@@ -83,6 +110,19 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 build: ## build bin/floe
 	go build -ldflags "-X floe.dev/floe/$(SERVER)/internal/cli.Version=$(VERSION)" -o $(FLOE) ./$(SERVER)/cmd/floe
+
+.PHONY: dist
+dist: dist-python dist-ts ## build the clients' packages: the Python wheel and sdist (sdk/python/dist), the TypeScript tarball (sdk/ts/pack)
+
+.PHONY: dist-python
+dist-python: $(VENV)/.dist ## the Python SDK's wheel and sdist in sdk/python/dist
+	rm -rf sdk/python/dist
+	$(PY) -m build --outdir sdk/python/dist sdk/python
+
+.PHONY: dist-ts
+dist-ts: sdk/ts/node_modules/.package-lock.json ## the TypeScript client compiled to dist/ and packed (npm pack) into sdk/ts/pack
+	rm -rf sdk/ts/pack && mkdir -p sdk/ts/pack
+	cd sdk/ts && npm pack --pack-destination pack  # prepack runs npm run build
 
 ## ---- code generation ---------------------------------------------------------
 
@@ -118,7 +158,7 @@ lint: $(BUF) ## buf lint, buf breaking against main, gofmt, go vet
 ## ---- tests -------------------------------------------------------------------
 
 .PHONY: test
-test: test-go test-python test-ts test-console ## the whole test suite; installs what it needs (see `make deps`)
+test: test-go test-python test-python-floor test-dist test-ts test-console ## the whole test suite; installs what it needs (see `make deps`)
 
 # The Go tests start Apache Iceberg's REST catalog test server, a jar from Maven Central
 # that scripts/fetch-rest-fixture.sh fetches once into ~/.m2 and prints the path of.
@@ -130,6 +170,17 @@ test-go: ## Go unit and integration tests (starts real redis-server and Iceberg 
 .PHONY: test-python
 test-python: $(VENV)/.test build ## Python SDK tests against a real server
 	cd sdk/python && FLOE_BIN=$(FLOE) KERAS_BACKEND=jax $(PY) -m pytest -q
+
+.PHONY: test-python-floor
+test-python-floor: $(FLOOR_VENV)/.ok build ## Python SDK tests at the lowest supported grpcio, protobuf, numpy, pyarrow, pandas (no Keras, no pyiceberg)
+	cd sdk/python && FLOE_BIN=$(FLOE) $(FLOOR_VENV)/bin/python -m pytest -q \
+	  --ignore=tests/test_pyiceberg_interop.py --ignore=tests/test_docs_examples.py \
+	  --ignore=tests/test_example_keras_pricing.py
+
+.PHONY: test-dist
+test-dist: dist $(VENV)/.test build ## install the built Python wheel and sdist into clean venvs, and the TS tarball into a new project; smoke-test them against a real server
+	cd sdk/python && FLOE_BIN=$(FLOE) FLOE_DIST=$(ROOT)/sdk/python/dist $(PY) -m pytest -q tests/test_dist.py
+	cd sdk/ts && FLOE_BIN=$(FLOE) FLOE_DIST=$(ROOT)/sdk/ts/pack npm run test:pack
 
 .PHONY: test-ts
 test-ts: sdk/ts/node_modules/.package-lock.json build ## TypeScript client tests against a real server

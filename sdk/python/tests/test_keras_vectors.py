@@ -598,7 +598,7 @@ def test_floe_imports_without_keras():
         "try:\n"
         "    import floe.keras\n"
         "except ImportError as e:\n"
-        "    assert \"pip install 'floe[keras]'\" in str(e), e\n"
+        "    assert \"pip install 'floe-features[keras-jax]'\" in str(e), e\n"
         "else:\n"
         "    raise AssertionError('floe.keras imported without keras')\n"
     )

@@ -4,6 +4,7 @@ streaming, the feature service's order, and parity with online vectors."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -171,7 +172,7 @@ def test_unknown_service_is_invalid(client):
         client.stream_training_data("no_such_service", rows, timeout=30)
 
 
-def test_progress_reports_reading_then_writing(client, many_rows, capsys):
+def test_progress_reports_reading_then_writing(client, many_rows, capsys, monkeypatch):
     events: list[floe.RetrievalProgress] = []
     data = client.get_training_data(
         PricingAgentV1.NAME, many_rows, timeout=120, progress=events.append
@@ -184,6 +185,9 @@ def test_progress_reports_reading_then_writing(client, many_rows, capsys):
     assert [e.rows for e in writing] == sorted(e.rows for e in writing)
     assert writing[-1].rows == writing[-1].total_rows == MANY
 
+    # Without tqdm, progress=True keeps a status line (tests/test_sdk_ergonomics.py
+    # covers the tqdm bar).
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     client.get_training_data(PricingAgentV1.NAME, many_rows, timeout=120, progress=True)
     assert f"floe: sending rows: {MANY:,} of {MANY:,}\n" in capsys.readouterr().err
     with pytest.raises(TypeError, match="progress"):

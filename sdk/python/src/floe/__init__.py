@@ -1,7 +1,8 @@
 """Python client of the Floe feature platform.
 
 ``Client`` reads online features over gRPC and returns them as numpy arrays
-(``OnlineFeatures``). Typed contracts of each project's feature services are
+(``OnlineFeatures``); ``AsyncClient`` does the same reads as coroutines
+(grpc.aio). Typed contracts of each project's feature services are
 generated from the specs into ``floe.features.<project>``; the raw protobuf
 messages and gRPC stubs are in ``floe.v1``.
 
@@ -11,7 +12,9 @@ spools to a memory-mapped file (``floe.spool``), or feeds ``model.fit`` as a
 Keras PyDataset (``floe.keras_data``, which imports keras).
 """
 
-from floe.client import Client, build_request, parse_target
+from floe._version import __version__
+from floe.aio import AsyncClient
+from floe.client import Client, RetryPolicy, build_request, parse_target
 from floe.errors import (
     DeadlineExceeded,
     FloeError,
@@ -29,6 +32,7 @@ from floe.training import (
 )
 
 __all__ = [
+    "AsyncClient",
     "Client",
     "DeadlineExceeded",
     "FloeError",
@@ -36,6 +40,7 @@ __all__ = [
     "NotFound",
     "OnlineFeatures",
     "RetrievalProgress",
+    "RetryPolicy",
     "TrainingData",
     "TrainingStream",
     "EntityTable",
@@ -44,5 +49,3 @@ __all__ = [
     "parse_target",
     "print_progress",
 ]
-
-__version__ = "0.1.0"

@@ -7,8 +7,9 @@ speaks natively.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Union
 from urllib.parse import urlsplit
@@ -37,7 +38,9 @@ from floe.v1 import (
 
 __all__ = [
     "Client",
+    "Metadata",
     "OnlineFeatures",
+    "RetryPolicy",
     "TrainingData",
     "TrainingStream",
     "build_request",
@@ -225,6 +228,190 @@ def _historical_request(
     return request
 
 
+def diff_request(
+    service_or_features: str | Sequence[str],
+    entity: Mapping[str, Any],
+    from_: AsOf,
+    to: AsOf | None,
+) -> serving_pb2.DiffFeaturesRequest:
+    """Builds the DiffFeaturesRequest of Client.diff_features."""
+    rows = {k: v if isinstance(v, (list, tuple)) else [v] for k, v in entity.items()}
+    base = build_request(service_or_features, rows)
+    request = serving_pb2.DiffFeaturesRequest(entities=base.entities)
+    if base.HasField("features"):
+        request.features.CopyFrom(base.features)
+    else:
+        request.feature_service = base.feature_service
+    getattr(request, "from").CopyFrom(as_of_proto(from_))
+    if to is not None:
+        request.to.CopyFrom(as_of_proto(to))
+    return request
+
+
+def diff_result(
+    response: serving_pb2.DiffFeaturesResponse,
+) -> tuple[OnlineFeatures, OnlineFeatures, tuple[str, ...]]:
+    """Converts a DiffFeaturesResponse to what Client.diff_features returns."""
+    return (
+        OnlineFeatures.from_response(getattr(response, "from")),
+        OnlineFeatures.from_response(response.to),
+        tuple(response.changed),
+    )
+
+
+def training_request(
+    service_or_features: str | Sequence[str],
+    entity_rows: Any,
+    snapshot_ids: Mapping[str, int] | None,
+) -> tuple[training_pb2.GetHistoricalFeaturesRequest, list[str] | None, int | None]:
+    """Builds the request of Client.stream_training_data; returns it with the
+    entity rows' column names and row count (None for an EntityTable)."""
+    import pyarrow as pa  # optional dependency: pip install 'floe-features[training]'
+
+    if isinstance(entity_rows, str):
+        entity_rows = EntityTable(entity_rows)
+    columns: list[str] | None = None
+    rows: int | None = None
+    if isinstance(entity_rows, EntityTable):
+        table: Any = entity_rows
+    else:
+        table = entity_rows if isinstance(entity_rows, pa.Table) else pa.table(entity_rows)
+        columns, rows = table.column_names, table.num_rows
+    return _historical_request(service_or_features, table, snapshot_ids), columns, rows
+
+
+Metadata = Sequence[tuple[str, Union[str, bytes]]]
+"""gRPC metadata: (key, value) pairs, keys in lower case; binary values under keys
+ending in "-bin"."""
+
+# The reads a retry cannot make worse: they change nothing on the server.
+_IDEMPOTENT_READS = (
+    ("floe.v1.ServingService", "GetOnlineFeatures"),
+    ("floe.v1.ServingService", "DiffFeatures"),
+    ("floe.v1.RegistryService", "GetRegistry"),
+    ("floe.v1.TrainingService", "GetHistoricalFeatures"),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """How a client retries the reads that failed before the server answered.
+
+    gRPC itself retries (a service config retry policy on the channel), so a
+    retry resends the request the channel still holds, waits a randomized,
+    exponentially growing backoff, and stops at the call's deadline. It applies
+    to the idempotent reads only — GetOnlineFeatures, DiffFeatures, GetRegistry,
+    and GetHistoricalFeatures until its first message arrives — and to the
+    status codes listed, UNAVAILABLE by default (a server restarting, a
+    connection reset, a replica going away behind a load balancer).
+
+    Attributes:
+        max_attempts: Attempts in all, the first included (gRPC caps it at 5).
+        initial_backoff: Seconds before the first retry (randomized up to it).
+        max_backoff: The longest wait between two attempts, in seconds.
+        backoff_multiplier: Growth of the backoff from one retry to the next.
+        retryable_codes: Status codes worth another attempt.
+    """
+
+    max_attempts: int = 4
+    initial_backoff: float = 0.1
+    max_backoff: float = 2.0
+    backoff_multiplier: float = 2.0
+    retryable_codes: tuple[grpc.StatusCode, ...] = (grpc.StatusCode.UNAVAILABLE,)
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.max_attempts <= 5:
+            raise ValueError(
+                f"max_attempts must be 2 to 5 (gRPC's limit), got {self.max_attempts}; "
+                "pass retry=None for no retries"
+            )
+        if self.initial_backoff <= 0 or self.max_backoff <= 0:
+            raise ValueError("backoffs must be positive")
+        if self.backoff_multiplier <= 0:
+            raise ValueError("backoff_multiplier must be positive")
+        if not self.retryable_codes:
+            raise ValueError("retryable_codes is empty; pass retry=None for no retries")
+
+    def service_config(self) -> str:
+        """Returns the gRPC service config (JSON) that applies this policy."""
+        return json.dumps(
+            {
+                "methodConfig": [
+                    {
+                        "name": [
+                            {"service": service, "method": method}
+                            for service, method in _IDEMPOTENT_READS
+                        ],
+                        "retryPolicy": {
+                            "maxAttempts": self.max_attempts,
+                            "initialBackoff": f"{self.initial_backoff:.3f}s",
+                            "maxBackoff": f"{self.max_backoff:.3f}s",
+                            "backoffMultiplier": self.backoff_multiplier,
+                            "retryableStatusCodes": [c.name for c in self.retryable_codes],
+                        },
+                    }
+                ]
+            }
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelSettings:
+    """How Client and AsyncClient open their channel and call the server;
+    built once from the constructor's arguments."""
+
+    address: str
+    options: list[tuple[str, Any]]
+    credentials: grpc.ChannelCredentials | None
+    metadata: tuple[tuple[str, Union[str, bytes]], ...]
+
+    @classmethod
+    def create(
+        cls,
+        target: str,
+        options: Sequence[tuple[str, Any]] | None,
+        credentials: grpc.ChannelCredentials | None,
+        call_credentials: grpc.CallCredentials | None,
+        metadata: Metadata | None,
+        retry: RetryPolicy | None,
+    ) -> ChannelSettings:
+        address, tls = parse_target(target)
+        opts = list(options or [])
+        given = {name for name, _ in opts}
+        if retry is not None and "grpc.service_config" not in given:
+            opts.append(("grpc.service_config", retry.service_config()))
+        if retry is None and "grpc.enable_retries" not in given:
+            opts.append(("grpc.enable_retries", 0))
+        creds = credentials
+        if creds is None and (tls or call_credentials is not None):
+            if not tls:
+                raise ValueError(
+                    "call_credentials need a TLS channel: use an https:// target "
+                    "(gRPC never sends credentials in cleartext)"
+                )
+            creds = grpc.ssl_channel_credentials()
+        if call_credentials is not None:
+            assert creds is not None
+            creds = grpc.composite_channel_credentials(creds, call_credentials)
+        return cls(address, opts, creds, tuple(metadata or ()))
+
+    def call_options(
+        self,
+        timeout: float | None,
+        metadata: Metadata | None,
+        credentials: grpc.CallCredentials | None,
+    ) -> dict[str, Any]:
+        """The keyword arguments of one stub call: the client's metadata then
+        the call's, the call's credentials (on top of the channel's)."""
+        kwargs: dict[str, Any] = {"timeout": timeout}
+        merged = self.metadata + tuple(metadata or ())
+        if merged:
+            kwargs["metadata"] = merged
+        if credentials is not None:
+            kwargs["credentials"] = credentials
+        return kwargs
+
+
 class Client:
     """A connection to a Floe server.
 
@@ -244,18 +431,37 @@ class Client:
         *,
         options: Sequence[tuple[str, Any]] | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        call_credentials: grpc.CallCredentials | None = None,
+        metadata: Metadata | None = None,
+        retry: RetryPolicy | None = RetryPolicy(),
     ) -> None:
         """Connects lazily to target ("host:port", "http://host:port" or
-        "https://host:port"). options are grpc channel options; credentials
-        override the default TLS credentials of https targets."""
-        address, tls = parse_target(target)
-        opts = list(options or [])
-        if tls or credentials is not None:
-            creds = credentials or grpc.ssl_channel_credentials()
-            self._channel = grpc.secure_channel(address, creds, options=opts)
+        "https://host:port").
+
+        Args:
+            options: gRPC channel options, e.g. ``[("grpc.max_receive_message_length", n)]``.
+            credentials: Channel credentials: TLS for https targets
+                (``grpc.ssl_channel_credentials()`` by default; pass your own
+                for a private CA or client certificates).
+            call_credentials: Credentials sent with every call (e.g.
+                ``grpc.access_token_call_credentials(token)``); they need TLS.
+            metadata: Metadata sent with every call, before each call's own.
+            retry: Retries of idempotent reads that fail with UNAVAILABLE (see
+                RetryPolicy); None for none.
+        """
+        settings = ChannelSettings.create(
+            target, options, credentials, call_credentials, metadata, retry
+        )
+        self._settings = settings
+        if settings.credentials is not None:
+            self._channel = grpc.secure_channel(
+                settings.address, settings.credentials, options=settings.options
+            )
         else:
-            self._channel = grpc.insecure_channel(address, options=opts)
-        self.target = address
+            self._channel = grpc.insecure_channel(
+                settings.address, options=settings.options
+            )
+        self.target = settings.address
         self._serving = serving_pb2_grpc.ServingServiceStub(self._channel)
         self._registry = registry_pb2_grpc.RegistryServiceStub(self._channel)
         self._training = training_pb2_grpc.TrainingServiceStub(self._channel)
@@ -267,6 +473,8 @@ class Client:
         timeout: float | None = None,
         *,
         as_of: AsOf | None = None,
+        metadata: Metadata | None = None,
+        credentials: grpc.CallCredentials | None = None,
     ) -> OnlineFeatures:
         """Reads the latest feature values of a batch of entity rows (or, with
         as_of, the values the online store held at a past point, from Iceberg).
@@ -279,6 +487,10 @@ class Client:
                 str.
             timeout: Seconds before the call fails with DeadlineExceeded.
             as_of: A datetime, or {view: snapshot_id} to replay exact snapshots.
+            metadata: Metadata of this call (after the client's), e.g.
+                ``[("x-request-id", "decision-42")]`` to choose the id the server
+                logs the call under.
+            credentials: Call credentials of this call (TLS channels only).
 
         Returns:
             The values as numpy arrays; unknown entities come back with status
@@ -291,7 +503,12 @@ class Client:
             FloeError: Any other failure.
         """
         response = self.get_online_features_proto(
-            service_or_features, entities, timeout=timeout, as_of=as_of
+            service_or_features,
+            entities,
+            timeout=timeout,
+            as_of=as_of,
+            metadata=metadata,
+            credentials=credentials,
         )
         return OnlineFeatures.from_response(response)
 
@@ -302,12 +519,16 @@ class Client:
         timeout: float | None = None,
         *,
         as_of: AsOf | None = None,
+        metadata: Metadata | None = None,
+        credentials: grpc.CallCredentials | None = None,
     ) -> serving_pb2.GetOnlineFeaturesResponse:
         """Like get_online_features, but returns the response message as is."""
         request = build_request(service_or_features, entities, as_of=as_of)
         try:
             response: serving_pb2.GetOnlineFeaturesResponse = (
-                self._serving.GetOnlineFeatures(request, timeout=timeout)
+                self._serving.GetOnlineFeatures(
+                    request, **self._settings.call_options(timeout, metadata, credentials)
+                )
             )
         except grpc.RpcError as err:
             raise from_rpc_error(err) from err
@@ -320,6 +541,9 @@ class Client:
         from_: AsOf,
         to: AsOf | None = None,
         timeout: float | None = None,
+        *,
+        metadata: Metadata | None = None,
+        credentials: grpc.CallCredentials | None = None,
     ) -> tuple[OnlineFeatures, OnlineFeatures, tuple[str, ...]]:
         """Compares one entity's features at two points in time.
 
@@ -331,29 +555,14 @@ class Client:
             The features at each point (one row each) and the names of those whose
             value or status changed.
         """
-        rows = {
-            k: v if isinstance(v, (list, tuple)) else [v] for k, v in entity.items()
-        }
-        base = build_request(service_or_features, rows)
-        request = serving_pb2.DiffFeaturesRequest(entities=base.entities)
-        if base.HasField("features"):
-            request.features.CopyFrom(base.features)
-        else:
-            request.feature_service = base.feature_service
-        getattr(request, "from").CopyFrom(as_of_proto(from_))
-        if to is not None:
-            request.to.CopyFrom(as_of_proto(to))
+        request = diff_request(service_or_features, entity, from_, to)
         try:
             response: serving_pb2.DiffFeaturesResponse = self._serving.DiffFeatures(
-                request, timeout=timeout
+                request, **self._settings.call_options(timeout, metadata, credentials)
             )
         except grpc.RpcError as err:
             raise from_rpc_error(err) from err
-        return (
-            OnlineFeatures.from_response(getattr(response, "from")),
-            OnlineFeatures.from_response(response.to),
-            tuple(response.changed),
-        )
+        return diff_result(response)
 
     def stream_training_data(
         self,
@@ -362,6 +571,9 @@ class Client:
         snapshot_ids: Mapping[str, int] | None = None,
         timeout: float | None = None,
         progress: Callable[[RetrievalProgress], None] | bool | None = None,
+        *,
+        metadata: Metadata | None = None,
+        credentials: grpc.CallCredentials | None = None,
     ) -> TrainingStream:
         """Starts building point-in-time correct training data on the server and
         returns its record batches as they arrive.
@@ -385,7 +597,9 @@ class Client:
             timeout: Seconds for the whole call, reading included.
             progress: Called with a RetrievalProgress as the server reports
                 what it does (waiting its turn, reading each view, sending
-                rows); True prints a status line on stderr (print_progress).
+                rows); True shows a tqdm progress bar when tqdm is installed,
+                else a status line on stderr (print_progress).
+            metadata, credentials: As for get_online_features.
 
         Returns:
             A TrainingStream: iterate it for pyarrow RecordBatches; it knows the
@@ -396,25 +610,14 @@ class Client:
                 ``event_time`` column or join key, or with a null event_time.
             FloeError: Any other failure.
         """
-        import pyarrow as pa  # optional dependency: pip install 'floe[training]'
-
         on_progress = progress_callback(progress)
-        if isinstance(entity_rows, str):
-            entity_rows = EntityTable(entity_rows)
-        columns: list[str] | None = None
-        rows: int | None = None
-        if isinstance(entity_rows, EntityTable):
-            table: Any = entity_rows
-        else:
-            table = (
-                entity_rows
-                if isinstance(entity_rows, pa.Table)
-                else pa.table(entity_rows)
-            )
-            columns, rows = table.column_names, table.num_rows
-        request = _historical_request(service_or_features, table, snapshot_ids)
+        request, columns, rows = training_request(
+            service_or_features, entity_rows, snapshot_ids
+        )
         try:
-            call = self._training.GetHistoricalFeatures(request, timeout=timeout)
+            call = self._training.GetHistoricalFeatures(
+                request, **self._settings.call_options(timeout, metadata, credentials)
+            )
         except grpc.RpcError as err:
             raise from_rpc_error(err) from err
         # The server answers once it has joined every row; meanwhile, hold no
@@ -429,6 +632,9 @@ class Client:
         snapshot_ids: Mapping[str, int] | None = None,
         timeout: float | None = None,
         progress: Callable[[RetrievalProgress], None] | bool | None = None,
+        *,
+        metadata: Metadata | None = None,
+        credentials: grpc.CallCredentials | None = None,
     ) -> TrainingData:
         """Builds point-in-time correct training data and reads it into memory.
 
@@ -449,16 +655,23 @@ class Client:
             snapshot_ids=snapshot_ids,
             timeout=timeout,
             progress=progress,
+            metadata=metadata,
+            credentials=credentials,
         ) as stream:
             return stream.read_all()
 
     def registry(
-        self, timeout: float | None = None
+        self,
+        timeout: float | None = None,
+        *,
+        metadata: Metadata | None = None,
+        credentials: grpc.CallCredentials | None = None,
     ) -> registry_pb2.GetRegistryResponse:
         """Returns every definition the server runs with, and the registry version."""
         try:
             response: registry_pb2.GetRegistryResponse = self._registry.GetRegistry(
-                registry_pb2.GetRegistryRequest(), timeout=timeout
+                registry_pb2.GetRegistryRequest(),
+                **self._settings.call_options(timeout, metadata, credentials),
             )
         except grpc.RpcError as err:
             raise from_rpc_error(err) from err

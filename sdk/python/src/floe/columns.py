@@ -14,7 +14,7 @@ and the online vector of the same entity at the same time are identical arrays:
 - float_vector features are (rows, dim) float32 arrays; they cannot be one column
   of a matrix. A missing vector is a row of NaN.
 
-This module needs pyarrow (``pip install 'floe[training]'``) and no gRPC: it works
+This module needs pyarrow (``pip install 'floe-features[training]'``) and no gRPC: it works
 on tables however they were obtained.
 """
 

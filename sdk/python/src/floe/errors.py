@@ -16,7 +16,9 @@ __all__ = [
     "NotFound",
     "Unavailable",
     "DeadlineExceeded",
+    "REQUEST_ID_KEY",
     "from_rpc_error",
+    "request_id_of",
 ]
 
 
@@ -26,16 +28,27 @@ class FloeError(Exception):
     Attributes:
         message: The server's (or the client's) explanation.
         code: The gRPC status code behind the error.
+        request_id: The id the server logged the call under (its
+            ``x-request-id``), to find the call in the server's logs and decision
+            log; None when the error did not come from the server.
     """
 
     default_code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
 
-    def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: grpc.StatusCode | None = None,
+        request_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code if code is not None else self.default_code
+        self.request_id = request_id
 
     def __str__(self) -> str:
+        if self.request_id:
+            return f"{self.message} (request id {self.request_id})"
         return self.message
 
 
@@ -73,9 +86,31 @@ _BY_CODE: dict[grpc.StatusCode, type[FloeError]] = {
 }
 
 
+REQUEST_ID_KEY = "x-request-id"
+"""The metadata key of a call's request id: the server answers with it (in the
+headers, or the trailers of an error), and takes a caller's own if one is sent."""
+
+
+def request_id_of(call: object) -> str | None:
+    """Returns the x-request-id a finished call's server sent, if any."""
+    for get in ("trailing_metadata", "initial_metadata"):
+        try:
+            metadata = getattr(call, get)()
+        except Exception:  # an aborted call may have no metadata to give
+            continue
+        for key, value in metadata or ():
+            if key.lower() == REQUEST_ID_KEY:
+                return value if isinstance(value, str) else value.decode()
+    return None
+
+
 def from_rpc_error(err: grpc.RpcError) -> FloeError:
-    """Returns the FloeError matching a failed gRPC call's status code."""
-    code = err.code() if isinstance(err, grpc.Call) else grpc.StatusCode.UNKNOWN
-    details = err.details() if isinstance(err, grpc.Call) else None
+    """Returns the FloeError matching a failed gRPC call's status code, with the
+    server's message and the call's request id."""
+    # grpc.aio's errors are no grpc.Call but have the same methods.
+    is_call = isinstance(err, grpc.Call) or callable(getattr(err, "code", None))
+    code = err.code() if is_call else grpc.StatusCode.UNKNOWN
+    details = err.details() if is_call else None
     message = details or f"{code.name.lower()}: {err}"
-    return _BY_CODE.get(code, FloeError)(message, code)
+    request_id = request_id_of(err) if is_call else None
+    return _BY_CODE.get(code, FloeError)(message, code, request_id)

@@ -10,7 +10,7 @@ and preprocess them exactly as the server does. The generated
 vectors in ``specs/testdata/transforms`` are asserted against both
 (``tests/test_keras_vectors.py`` here).
 
-Requirements: Keras 3 (``pip install 'floe[keras]'``). ``lookup``, ``hash`` and
+Requirements: Keras 3 (``pip install 'floe-features[keras-jax,keras-tf]'``). ``lookup``, ``hash`` and
 ``fill_null`` of strings run on TensorFlow (as Keras' own StringLookup and
 Hashing do, whatever the backend), so TensorFlow must be installed for them.
 Importing ``floe`` does not import Keras; importing ``floe.keras`` does.
@@ -100,7 +100,7 @@ try:
     import keras
     from keras import ops
 except ImportError as err:  # pragma: no cover - depends on the environment
-    raise ImportError("floe.keras needs Keras 3: pip install 'floe[keras]'") from err
+    raise ImportError("floe.keras needs Keras 3: pip install 'floe-features[keras-jax]' (or [keras] and a backend)") from err
 
 if keras.backend.backend() == "jax":
     import jax
@@ -155,7 +155,7 @@ def _tf() -> Any:
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError(
             "string steps (lookup, hash, fill_null of strings) run on TensorFlow, "
-            "as Keras' StringLookup and Hashing do: pip install 'floe[keras]'"
+            "as Keras' StringLookup and Hashing do: pip install 'floe-features[keras-tf]'"
         ) from err
     return tf
 

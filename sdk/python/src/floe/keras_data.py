@@ -37,7 +37,7 @@ try:
     import keras
 except ImportError as err:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "floe.keras_data needs keras 3: pip install 'floe[training,keras]'"
+        "floe.keras_data needs keras 3: pip install 'floe-features[training,keras-jax]'"
     ) from err
 
 from floe.columns import (

@@ -8,6 +8,7 @@ however they were obtained.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +18,18 @@ import numpy.typing as npt
 from floe.errors import FloeError
 from floe.v1 import serving_pb2, types_pb2
 
-__all__ = ["OnlineFeatures"]
+__all__ = ["OnlineFeatures", "import_pandas"]
+
+
+def import_pandas(method: str) -> Any:
+    """Imports pandas for method, or raises an ImportError naming the extra."""
+    try:
+        import pandas
+    except ImportError as err:
+        raise ImportError(
+            f"{method} needs pandas: pip install 'floe-features[pandas]'"
+        ) from err
+    return pandas
 
 PRESENT = serving_pb2.FEATURE_STATUS_PRESENT
 EXPIRED = serving_pb2.FEATURE_STATUS_EXPIRED
@@ -29,6 +41,8 @@ _STRING = types_pb2.VALUE_TYPE_STRING
 _BOOL = types_pb2.VALUE_TYPE_BOOL
 _TIMESTAMP = types_pb2.VALUE_TYPE_TIMESTAMP
 _FLOAT_VECTOR = types_pb2.VALUE_TYPE_FLOAT_VECTOR
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 # Types whose values are numbers once missing ones become NaN.
 _NUMERIC = frozenset({_INT64, _DOUBLE, _BOOL})
@@ -280,6 +294,59 @@ class OnlineFeatures:
                 "dtype, or check statuses / usable() first"
             )
         return out.astype(target)
+
+    def to_dict(self, *, keep_expired: bool = False) -> dict[str, list[Any]]:
+        """Returns {feature name: one Python value per row} in feature order.
+
+        Values are int, float, bool, str, datetime.datetime (UTC) or, for a
+        float_vector, a list of floats; None where the value is not usable (see
+        ``usable``), so the result serializes as JSON once datetimes are handled.
+        """
+        mask = self.usable(keep_expired)
+        out: dict[str, list[Any]] = {}
+        for j, name in enumerate(self.feature_names):
+            col = self.columns[name]
+            if self.value_types[name] == _TIMESTAMP:
+                values: list[Any] = [
+                    _EPOCH + datetime.timedelta(microseconds=int(us))
+                    for us in col.astype("datetime64[us]").astype(np.int64)
+                ]
+            else:
+                values = col.tolist()
+            out[name] = [v if mask[i, j] else None for i, v in enumerate(values)]
+        return out
+
+    def to_pandas(self, *, keep_expired: bool = False) -> Any:
+        """Returns a pandas DataFrame: one row per entity row, one column per
+        feature (named as in ``feature_names``), in feature order.
+
+        Missing values (not ``usable``) are pandas' missing values, in nullable
+        dtypes so an int64 feature stays integer: Int64, Float64, boolean,
+        string, datetime64[us, UTC]; a float_vector column holds a float32 array
+        per row (None where missing).
+
+        Raises:
+            ImportError: pandas is not installed (the ``pandas`` extra).
+        """
+        pd = import_pandas("OnlineFeatures.to_pandas()")
+        mask = self.usable(keep_expired)
+        data: dict[str, Any] = {}
+        for j, name in enumerate(self.feature_names):
+            col, missing = self.columns[name], ~mask[:, j]
+            kind = self.value_types[name]
+            if kind == _FLOAT_VECTOR:
+                cells = np.empty(self.row_count, dtype=object)
+                cells[:] = [None if missing[i] else col[i] for i in range(self.row_count)]
+                data[name] = pd.Series(cells, dtype=object)
+            elif kind == _TIMESTAMP:
+                series = pd.Series(col.astype("datetime64[us]")).dt.tz_localize("UTC")
+                data[name] = series.mask(missing)
+            else:
+                dtype = {_INT64: "Int64", _DOUBLE: "Float64", _BOOL: "boolean"}.get(
+                    kind, "string"
+                )
+                data[name] = pd.Series(pd.array(col, dtype=dtype)).mask(missing)
+        return pd.DataFrame(data, columns=list(self.feature_names))
 
     def _object_matrix(self, mask: npt.NDArray[np.bool_]) -> np.ndarray:
         out = np.empty((self.row_count, len(self.feature_names)), dtype=object)

@@ -14,7 +14,7 @@ except the request's own (join keys, ``event_time``, labels...) and the trailing
 ``<view>__event_time`` columns. Either way, the schemas this module hands out
 carry ``floe.feature_columns``, so a table is self-describing.
 
-Needs pyarrow (``pip install 'floe[training]'``).
+Needs pyarrow (``pip install 'floe-features[training]'``).
 """
 
 from __future__ import annotations
@@ -104,10 +104,13 @@ ProgressCallback = Callable[[RetrievalProgress], None]
 
 
 def progress_callback(progress: ProgressCallback | bool | None) -> ProgressCallback | None:
-    """Resolves a ``progress`` argument: a callable, True for print_progress,
-    or None/False for none."""
+    """Resolves a ``progress`` argument: a callable, True for a tqdm bar (or,
+    without tqdm, print_progress), or None/False for none."""
     if progress is True:
-        return print_progress
+        # A tqdm bar when tqdm is installed, else print_progress's status line.
+        from floe.progress import default_progress
+
+        return default_progress()  # type: ignore[no-any-return]
     if progress is None or progress is False:
         return None
     if not callable(progress):
@@ -168,12 +171,7 @@ class _ResponseReader(io.RawIOBase):
                 self._data, self._pos = msg.arrow_ipc_chunk, 0
             elif which == "progress":
                 if self._on_progress is not None:
-                    p = msg.progress
-                    self._on_progress(
-                        RetrievalProgress(
-                            _PHASES.get(p.phase, "unknown"), p.view, p.rows, p.total_rows
-                        )
-                    )
+                    TrainingStream.report(msg.progress, self._on_progress)
             else:
                 self.error = FloeError(
                     f"unexpected GetHistoricalFeatures message ({which}); "
@@ -392,6 +390,11 @@ class TrainingStream:
             else received
         )
 
+    @staticmethod
+    def report(p: training_pb2.RetrievalProgress, to: ProgressCallback) -> None:
+        """Hands a RetrievalProgress message to a progress callback."""
+        to(RetrievalProgress(_PHASES.get(p.phase, "unknown"), p.view, p.rows, p.total_rows))
+
     def _guard(self, fn: Any) -> Any:
         """Runs a pyarrow read, raising the call's FloeError rather than
         pyarrow's wrapping of it, and malformed bytes as a FloeError."""
@@ -491,10 +494,13 @@ class TrainingStream:
         return SpooledTrainingData.from_stream(self, directory=directory, path=path)
 
     def close(self) -> None:
-        """Cancels the call if it is still running."""
+        """Cancels the call if it is still running, and finishes a progress bar."""
         cancel = getattr(self._call, "cancel", None)
         if cancel is not None and not self._done:
             cancel()
+        finish = getattr(self._source._on_progress, "close", None)
+        if finish is not None:
+            finish()
 
     def __enter__(self) -> TrainingStream:
         return self
@@ -603,6 +609,24 @@ class TrainingData(NamedTuple):
             name,
             dim=declared_dims(self.table.schema).get(name),
         )
+
+    def to_pandas(self) -> Any:
+        """Returns the whole table (entity columns, features, view event times)
+        as a pandas DataFrame, through pyarrow's conversion: missing values are
+        NaN, None or NaT, float_vector cells numpy arrays.
+
+        Raises:
+            ImportError: pandas is not installed (the ``pandas`` extra).
+        """
+        from floe.online import import_pandas
+
+        import_pandas("TrainingData.to_pandas()")
+        return self.table.to_pandas()
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        """Returns {column: one Python value per row} for every column of the
+        table, None where a value is missing."""
+        return dict(self.table.to_pydict())
 
     def __repr__(self) -> str:
         return (

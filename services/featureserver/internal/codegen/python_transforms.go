@@ -216,7 +216,7 @@ const pyPreprocessingMethod = `
         Takes the raw features named in TRANSFORMS ("view:feature"), and
         optionally their null masks, and returns this service's features in
         order with theirs; see floe.keras for how nulls are passed. Needs
-        ` + "``pip install 'floe[keras]'``" + `.
+        ` + "``pip install 'floe-features[keras-jax,keras-tf]'``" + `.
         """
         from floe.keras import Preprocessing
 

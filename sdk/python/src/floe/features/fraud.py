@@ -214,7 +214,7 @@ class FraudDetectorV2:
         Takes the raw features named in TRANSFORMS ("view:feature"), and
         optionally their null masks, and returns this service's features in
         order with theirs; see floe.keras for how nulls are passed. Needs
-        ``pip install 'floe[keras]'``.
+        ``pip install 'floe-features[keras-jax,keras-tf]'``.
         """
         from floe.keras import Preprocessing
 

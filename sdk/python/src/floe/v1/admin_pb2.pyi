@@ -1,12 +1,9 @@
-import datetime
-
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable, Mapping as _Mapping
-from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -30,7 +27,7 @@ class MaterializeResponse(_message.Message):
     rows_written: int
     done: bool
     up_to_date: bool
-    def __init__(self, view: _Optional[str] = ..., snapshot_id: _Optional[int] = ..., rows_read: _Optional[int] = ..., rows_written: _Optional[int] = ..., done: _Optional[bool] = ..., up_to_date: _Optional[bool] = ...) -> None: ...
+    def __init__(self, view: _Optional[str] = ..., snapshot_id: _Optional[int] = ..., rows_read: _Optional[int] = ..., rows_written: _Optional[int] = ..., done: bool = ..., up_to_date: bool = ...) -> None: ...
 
 class ListSnapshotsRequest(_message.Message):
     __slots__ = ("view", "limit")
@@ -56,7 +53,7 @@ class Snapshot(_message.Message):
     added_records: int
     deleted_records: int
     materialized: bool
-    def __init__(self, snapshot_id: _Optional[int] = ..., parent_id: _Optional[int] = ..., committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., operation: _Optional[str] = ..., added_records: _Optional[int] = ..., deleted_records: _Optional[int] = ..., materialized: _Optional[bool] = ...) -> None: ...
+    def __init__(self, snapshot_id: _Optional[int] = ..., parent_id: _Optional[int] = ..., committed_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., operation: _Optional[str] = ..., added_records: _Optional[int] = ..., deleted_records: _Optional[int] = ..., materialized: bool = ...) -> None: ...
 
 class ListSnapshotsResponse(_message.Message):
     __slots__ = ("snapshots",)
@@ -80,7 +77,7 @@ class ViewFreshness(_message.Message):
     materialized_snapshot_id: int
     materialized_committed_at: _timestamp_pb2.Timestamp
     lag_seconds: float
-    def __init__(self, view: _Optional[str] = ..., latest: _Optional[_Union[Snapshot, _Mapping]] = ..., materialized_snapshot_id: _Optional[int] = ..., materialized_committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lag_seconds: _Optional[float] = ...) -> None: ...
+    def __init__(self, view: _Optional[str] = ..., latest: _Optional[_Union[Snapshot, _Mapping]] = ..., materialized_snapshot_id: _Optional[int] = ..., materialized_committed_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., lag_seconds: _Optional[float] = ...) -> None: ...
 
 class GetFreshnessResponse(_message.Message):
     __slots__ = ("views", "materializer")
@@ -112,7 +109,7 @@ class MaterializerStatus(_message.Message):
     leader: str
     last_pass_at: _timestamp_pb2.Timestamp
     last_error: str
-    def __init__(self, role: _Optional[_Union[MaterializerStatus.Role, str]] = ..., leader: _Optional[str] = ..., last_pass_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ...) -> None: ...
+    def __init__(self, role: _Optional[_Union[MaterializerStatus.Role, str]] = ..., leader: _Optional[str] = ..., last_pass_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ...) -> None: ...
 
 class GetServingStatsRequest(_message.Message):
     __slots__ = ()
@@ -154,4 +151,4 @@ class GetServingStatsResponse(_message.Message):
     at: _timestamp_pb2.Timestamp
     methods: _containers.RepeatedCompositeFieldContainer[MethodStats]
     values_by_tier: _containers.ScalarMap[str, int]
-    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., methods: _Optional[_Iterable[_Union[MethodStats, _Mapping]]] = ..., values_by_tier: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    def __init__(self, at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., methods: _Optional[_Iterable[_Union[MethodStats, _Mapping]]] = ..., values_by_tier: _Optional[_Mapping[str, int]] = ...) -> None: ...

@@ -1,12 +1,9 @@
-import datetime
-
 from floe.v1 import types_pb2 as _types_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable, Mapping as _Mapping
-from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -101,7 +98,7 @@ class FitInfo(_message.Message):
     lock_file: str
     fitted_at: _timestamp_pb2.Timestamp
     snapshots: _containers.ScalarMap[str, int]
-    def __init__(self, lock_file: _Optional[str] = ..., fitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., snapshots: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    def __init__(self, lock_file: _Optional[str] = ..., fitted_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., snapshots: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class ServiceOutput(_message.Message):
     __slots__ = ("name", "ref", "value_type", "dim", "transform", "fitted_steps")

@@ -1,13 +1,10 @@
-import datetime
-
 from floe.v1 import types_pb2 as _types_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable, Mapping as _Mapping
-from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -59,7 +56,7 @@ class AsOf(_message.Message):
     SNAPSHOTS_FIELD_NUMBER: _ClassVar[int]
     time: _timestamp_pb2.Timestamp
     snapshots: ViewSnapshots
-    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., snapshots: _Optional[_Union[ViewSnapshots, _Mapping]] = ...) -> None: ...
+    def __init__(self, time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., snapshots: _Optional[_Union[ViewSnapshots, _Mapping]] = ...) -> None: ...
 
 class ViewSnapshots(_message.Message):
     __slots__ = ("snapshot_ids",)
@@ -138,7 +135,7 @@ class GetOnlineFeaturesResponse(_message.Message):
     registry_version: str
     degraded: bool
     degraded_reason: str
-    def __init__(self, row_count: _Optional[int] = ..., columns: _Optional[_Iterable[_Union[FeatureColumn, _Mapping]]] = ..., views: _Optional[_Iterable[_Union[ViewRows, _Mapping]]] = ..., registry_version: _Optional[str] = ..., degraded: _Optional[bool] = ..., degraded_reason: _Optional[str] = ...) -> None: ...
+    def __init__(self, row_count: _Optional[int] = ..., columns: _Optional[_Iterable[_Union[FeatureColumn, _Mapping]]] = ..., views: _Optional[_Iterable[_Union[ViewRows, _Mapping]]] = ..., registry_version: _Optional[str] = ..., degraded: bool = ..., degraded_reason: _Optional[str] = ...) -> None: ...
 
 class DiffFeaturesRequest(_message.Message):
     __slots__ = ("feature_service", "features", "entities", "to")

@@ -1,13 +1,10 @@
-import datetime
-
 from floe.v1 import serving_pb2 as _serving_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable, Mapping as _Mapping
-from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -99,4 +96,4 @@ class DatasetManifest(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     columns: _containers.RepeatedScalarFieldContainer[str]
     entity_table: EntityTable
-    def __init__(self, snapshot_ids: _Optional[_Mapping[str, int]] = ..., spec_hash: _Optional[str] = ..., registry_version: _Optional[str] = ..., feature_service: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., entity_rows: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., columns: _Optional[_Iterable[str]] = ..., entity_table: _Optional[_Union[EntityTable, _Mapping]] = ...) -> None: ...
+    def __init__(self, snapshot_ids: _Optional[_Mapping[str, int]] = ..., spec_hash: _Optional[str] = ..., registry_version: _Optional[str] = ..., feature_service: _Optional[str] = ..., features: _Optional[_Iterable[str]] = ..., entity_rows: _Optional[int] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., columns: _Optional[_Iterable[str]] = ..., entity_table: _Optional[_Union[EntityTable, _Mapping]] = ...) -> None: ...
