@@ -17,6 +17,7 @@ import (
 	iceio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 
+	"floe.dev/floe/services/featureserver/internal/columns"
 	"floe.dev/floe/services/featureserver/internal/registry"
 )
 
@@ -223,7 +224,7 @@ func appendHasDeletes(sn table.Snapshot) bool {
 // excluding returns a row filter that drops the rows of the given keys.
 func excluding(keys map[string]struct{}) func(arrow.Array) ([]bool, bool) {
 	return func(col arrow.Array) ([]bool, bool) {
-		ids, _ := keyStrings(col)
+		ids, _ := columns.KeyStrings(col)
 		mask, all := make([]bool, len(ids)), true
 		for i, id := range ids {
 			_, drop := keys[id]
@@ -232,32 +233,6 @@ func excluding(keys map[string]struct{}) func(arrow.Array) ([]bool, bool) {
 		}
 		return mask, all
 	}
-}
-
-// keyStrings returns the canonical strings of a join key column.
-func keyStrings(col arrow.Array) ([]string, error) {
-	out := make([]string, col.Len())
-	switch c := col.(type) {
-	case *array.Int64:
-		for i := range out {
-			out[i] = strconv.FormatInt(c.Value(i), 10)
-		}
-	case *array.Int32:
-		for i := range out {
-			out[i] = strconv.FormatInt(int64(c.Value(i)), 10)
-		}
-	case *array.String:
-		for i := range out {
-			out[i] = c.Value(i)
-		}
-	case *array.LargeString:
-		for i := range out {
-			out[i] = c.Value(i)
-		}
-	default:
-		return nil, fmt.Errorf("join key column has type %s, want int64 or string", col.DataType())
-	}
-	return out, nil
 }
 
 // analysis finds the entities the overwrite and delete snapshots of a range
@@ -440,7 +415,7 @@ func (a *analysis) readFiles(ctx context.Context, files []iceberg.DataFile, fiel
 
 // addKeys marks the keys of col (at the given positions, or all) affected.
 func (a *analysis) addKeys(col arrow.Array, positions []int64) error {
-	ids, err := keyStrings(col)
+	ids, err := columns.KeyStrings(col)
 	if err != nil {
 		return err
 	}
@@ -604,7 +579,7 @@ type rowDiff struct {
 
 func (d *rowDiff) add(sign int) func(arrow.RecordBatch) error {
 	return func(rec arrow.RecordBatch) error {
-		ids, err := keyStrings(rec.Column(0))
+		ids, err := columns.KeyStrings(rec.Column(0))
 		if err != nil {
 			return err
 		}

@@ -104,7 +104,7 @@ type column struct {
 	role     string // "join key", "event time" or "feature", for messages
 }
 
-func columns(v *registry.FeatureView) []column {
+func specColumns(v *registry.FeatureView) []column {
 	key := v.Entity.Key()
 	cols := make([]column, 0, len(v.Features)+2)
 	cols = append(cols,
@@ -139,7 +139,7 @@ func icebergType(t registry.Type, elementID int) iceberg.Type {
 // key (required long or string), the event time (required timestamptz), then the
 // features, all optional; float_vector is list<float>.
 func IcebergSchema(v *registry.FeatureView) *iceberg.Schema {
-	cols := columns(v)
+	cols := specColumns(v)
 	fields := make([]iceberg.NestedField, len(cols))
 	nextID := len(cols) + 1 // list element ids come after the top-level ids
 	for i, c := range cols {
@@ -298,7 +298,7 @@ func (s *Store) evolve(ctx context.Context, v *registry.FeatureView, tbl *table.
 func planEvolution(v *registry.FeatureView, sc *iceberg.Schema) (evolution, error) {
 	var ev evolution
 	var problems []string
-	for _, c := range columns(v) {
+	for _, c := range specColumns(v) {
 		f, ok := sc.FindFieldByName(c.name)
 		if other, found := sc.FindFieldByNameCaseInsensitive(c.name); !ok && found {
 			problems = append(problems, fmt.Sprintf("%s %q: the table spells the column %q; Iceberg names are case-sensitive, so Floe would add a second column differing only in case. Spell it %q in the spec, or rename the column in the table", c.role, c.name, other.Name, other.Name))
@@ -386,7 +386,7 @@ func typeRelation(want registry.Type, got iceberg.Type) typeRel {
 // has with another type: what a write needs before it commits.
 func checkCompatible(v *registry.FeatureView, sc *iceberg.Schema) error {
 	var problems []string
-	for _, c := range columns(v) {
+	for _, c := range specColumns(v) {
 		f, ok := sc.FindFieldByName(c.name)
 		if !ok {
 			problems = append(problems, fmt.Sprintf("%s %q: missing from the table", c.role, c.name))
@@ -409,7 +409,7 @@ func checkCompatible(v *registry.FeatureView, sc *iceberg.Schema) error {
 // The join key and event time must be there with their types.
 func readableFields(v *registry.FeatureView, sc *iceberg.Schema) ([]string, error) {
 	var names, problems []string
-	for _, c := range columns(v) {
+	for _, c := range specColumns(v) {
 		f, ok := sc.FindFieldByName(c.name)
 		if !ok {
 			if c.role == "feature" {
