@@ -13,7 +13,6 @@ import (
 
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
 	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
-	"floe.dev/floe/services/featureserver/internal/materialize"
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/registry"
 )
@@ -22,7 +21,7 @@ import (
 type AdminHandler struct {
 	floev1connect.UnimplementedAdminServiceHandler
 	reg *registry.Registry
-	mat *materialize.Materializer
+	mat Publisher
 	off SnapshotLister
 	// stats returns the serving counters (telemetry.Metrics.Stats).
 	stats func() (*floev1.GetServingStatsResponse, error)
@@ -35,8 +34,21 @@ type SnapshotLister interface {
 	Snapshots(ctx context.Context, v *registry.FeatureView) ([]offline.Snapshot, error)
 }
 
+// Publisher is what the admin service asks of the materializer, which publishes
+// snapshots to the online store. The server adapts its materializer to it, so
+// serving, which only reports and relays, does not depend on how snapshots are
+// published.
+type Publisher interface {
+	// Watermark returns the snapshot id view v was last published from, and
+	// false if it never was (under its current schema).
+	Watermark(ctx context.Context, v *registry.FeatureView) (int64, bool, error)
+	// Materialize publishes the current snapshots of views, calling progress
+	// with each step as the message Admin Materialize streams.
+	Materialize(ctx context.Context, views []*registry.FeatureView, progress func(*floev1.MaterializeResponse)) error
+}
+
 // NewAdminHandler returns the AdminService implementation.
-func NewAdminHandler(reg *registry.Registry, mat *materialize.Materializer, off SnapshotLister, stats func() (*floev1.GetServingStatsResponse, error), materializer func() *floev1.MaterializerStatus) *AdminHandler {
+func NewAdminHandler(reg *registry.Registry, mat Publisher, off SnapshotLister, stats func() (*floev1.GetServingStatsResponse, error), materializer func() *floev1.MaterializerStatus) *AdminHandler {
 	return &AdminHandler{reg: reg, mat: mat, off: off, stats: stats, materializer: materializer}
 }
 
@@ -138,14 +150,11 @@ func (h *AdminHandler) Materialize(ctx context.Context, req *connect.Request[flo
 		return toConnect(err)
 	}
 	var sendErr error
-	err = h.mat.Materialize(ctx, views, func(p materialize.Progress) {
+	err = h.mat.Materialize(ctx, views, func(p *floev1.MaterializeResponse) {
 		if sendErr != nil {
 			return
 		}
-		sendErr = stream.Send(&floev1.MaterializeResponse{
-			View: p.View, SnapshotId: p.SnapshotID, RowsRead: p.RowsRead,
-			RowsWritten: p.RowsWritten, Done: p.Done, UpToDate: p.UpToDate,
-		})
+		sendErr = stream.Send(p)
 	})
 	if err == nil {
 		err = sendErr

@@ -1,0 +1,28 @@
+package server
+
+import (
+	"context"
+
+	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
+	"floe.dev/floe/services/featureserver/internal/materialize"
+	"floe.dev/floe/services/featureserver/internal/registry"
+	"floe.dev/floe/services/featureserver/internal/serving"
+)
+
+// adminPublisher is the server's materializer as the admin service sees it
+// (serving.Publisher): progress steps become the messages the RPC streams.
+type adminPublisher struct {
+	*materialize.Materializer
+}
+
+var _ serving.Publisher = adminPublisher{}
+
+// Materialize implements serving.Publisher.
+func (p adminPublisher) Materialize(ctx context.Context, views []*registry.FeatureView, progress func(*floev1.MaterializeResponse)) error {
+	return p.Materializer.Materialize(ctx, views, func(s materialize.Progress) {
+		progress(&floev1.MaterializeResponse{
+			View: s.View, SnapshotId: s.SnapshotID, RowsRead: s.RowsRead,
+			RowsWritten: s.RowsWritten, Done: s.Done, UpToDate: s.UpToDate,
+		})
+	})
+}
