@@ -22,10 +22,30 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 
+	"floe.dev/floe/services/featureserver/internal/exampledata"
 	"floe.dev/floe/services/featureserver/internal/registry"
 )
 
 const examples = "../../../../specs/examples/"
+
+// exampleData writes the sample CSVs of an example project (as floe
+// example-data does) and returns view → file.
+func exampleData(t testing.TB, project string, now time.Time, rows int) map[string]string {
+	t.Helper()
+	p, err := exampledata.Load(examples + project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := p.Write(t.TempDir(), now, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, f := range files {
+		out[f.View] = f.Path
+	}
+	return out
+}
 
 // newStore opens a SQL catalog on SQLite with a file:// warehouse, both in a
 // fresh temporary directory.
@@ -719,84 +739,6 @@ func TestTimeTravelAndSnapshots(t *testing.T) {
 	}
 	if snaps[1].Summary[summarySource] != "b.csv" || snaps[1].Timestamp.IsZero() {
 		t.Errorf("summary: %+v", snaps[1])
-	}
-}
-
-func TestExampleDataIngestsCleanly(t *testing.T) {
-	ctx := context.Background()
-	now := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
-	for _, project := range ExampleProjects {
-		t.Run(project, func(t *testing.T) {
-			s := newStore(t)
-			reg, err := registry.LoadDir(examples + project)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			files, err := WriteExampleData(dir, project, now, 300)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(files) != len(reg.FeatureViews) {
-				t.Fatalf("%d files for %d views", len(files), len(reg.FeatureViews))
-			}
-			for _, f := range files {
-				v, ok := reg.FeatureView(f.View)
-				if !ok {
-					t.Fatalf("file for unknown view %s", f.View)
-				}
-				data, err := os.ReadFile(f.Path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				lines := int64(strings.Count(string(data), "\n") - 1)
-				res, err := s.Ingest(ctx, v, f.Path, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if res.Rows != lines || lines <= 300 {
-					t.Errorf("%s: ingested %d rows, file has %d", f.View, res.Rows, lines)
-				}
-				rows := scanRows(t, s, v, res.SnapshotID)
-				if int64(len(rows)) != lines {
-					t.Errorf("%s: scanned %d rows, want %d", f.View, len(rows), lines)
-				}
-				entities := map[any]int{}
-				nulls := 0
-				for _, r := range rows {
-					entities[r[0]]++
-					et := r[1].(time.Time)
-					if et.After(now) || now.Sub(et) > 6*time.Hour || (v.TTL > 0 && now.Sub(et) > v.TTL) {
-						t.Errorf("%s: event time %v outside the last six hours before %v", f.View, et, now)
-					}
-					for _, c := range r[2:] {
-						if c == nil {
-							nulls++
-						}
-					}
-				}
-				if len(entities) != 300 {
-					t.Errorf("%s: %d entities, want 300", f.View, len(entities))
-				}
-				if nulls == 0 {
-					t.Errorf("%s: no nulls", f.View)
-				}
-			}
-			again, err := WriteExampleData(t.TempDir(), project, now, 300)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range files {
-				x, _ := os.ReadFile(files[i].Path)
-				y, _ := os.ReadFile(again[i].Path)
-				if string(x) != string(y) {
-					t.Errorf("%s: example data is not deterministic", files[i].View)
-				}
-			}
-		})
-	}
-	if _, err := WriteExampleData(t.TempDir(), "nope", now, 10); err == nil {
-		t.Error("unknown project accepted")
 	}
 }
 

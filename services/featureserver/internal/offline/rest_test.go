@@ -66,16 +66,7 @@ func TestRESTCatalogServer(t *testing.T) {
 		t.Fatalf("CurrentSnapshot of an empty table = ok %v, err %v", ok, err)
 	}
 
-	files, err := WriteExampleData(t.TempDir(), "pricing", time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC), 200)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var example string
-	for _, f := range files {
-		if f.View == v.Name {
-			example = f.Path
-		}
-	}
+	example := exampleData(t, "pricing", time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC), 200)[v.Name]
 	data, err := os.ReadFile(example)
 	if err != nil {
 		t.Fatal(err)
