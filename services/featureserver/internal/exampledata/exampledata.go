@@ -117,12 +117,18 @@ func Load(dir string) (*Project, error) {
 	return p, nil
 }
 
+// completeEntities is how many entities, from 1, have every value present, so
+// that documentation and tests can name an entity and find all its features.
+const completeEntities = 100
+
 // Write writes one CSV file per feature view into dir, named <view>.csv, with the
 // view's join key, event time and features as columns. Entities are numbered
 // 1..rows (a string key is "<entity>-0001"); about a third of them get two or
 // three rows with different event times so "latest value per entity" is visible.
 // Event times fall in the six hours before now, inside every example view's TTL.
-// The same arguments always produce the same bytes.
+// Entities 1 to 100 have every value present; from 101 on, about one value in 50
+// is null (unless a hint says nulls: false). The same arguments always produce
+// the same bytes.
 func (p *Project) Write(dir string, now time.Time, rows int) ([]File, error) {
 	if rows <= 0 {
 		return nil, fmt.Errorf("example data: rows must be positive, got %d", rows)
@@ -155,7 +161,7 @@ func writeCSV(path string, v *registry.FeatureView, hints map[string]Hint, rng *
 	w := csv.NewWriter(bw)
 	key := v.Entity.Key()
 	header := []string{key.Name, v.EventTime}
-	cols := make([]func(*rand.Rand, time.Time) string, len(v.Features))
+	cols := make([]func(rng *rand.Rand, id int, eventTime time.Time) string, len(v.Features))
 	for i, ft := range v.Features {
 		header = append(header, ft.Name)
 		cols[i] = column(ft, hints[ft.Name])
@@ -185,7 +191,7 @@ func writeCSV(path string, v *registry.FeatureView, hints map[string]Hint, rng *
 			}
 			record[1] = et.Format(time.RFC3339)
 			for i, c := range cols {
-				record[2+i] = c(rng, et)
+				record[2+i] = c(rng, id, et)
 			}
 			if err := w.Write(record); err != nil {
 				_ = f.Close()
@@ -206,14 +212,14 @@ func writeCSV(path string, v *registry.FeatureView, hints map[string]Hint, rng *
 }
 
 // column returns the generator of a feature's CSV cells.
-func column(ft *registry.Feature, h Hint) func(*rand.Rand, time.Time) string {
+func column(ft *registry.Feature, h Hint) func(rng *rand.Rand, id int, eventTime time.Time) string {
 	value := cell(ft, h)
-	if h.Nulls != nil && !*h.Nulls {
-		return value
-	}
-	return func(rng *rand.Rand, et time.Time) string {
+	nulls := h.Nulls == nil || *h.Nulls
+	return func(rng *rand.Rand, id int, et time.Time) string {
 		s := value(rng, et)
-		if rng.IntN(50) == 0 {
+		// The draw happens for every entity, so the values of the others do
+		// not depend on where the complete ones end.
+		if rng.IntN(50) == 0 && nulls && id > completeEntities {
 			return "" // a null cell
 		}
 		return s

@@ -2,8 +2,10 @@ package exampledata
 
 import (
 	"context"
+	"encoding/csv"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,6 +95,9 @@ func TestExamplesIngestCleanly(t *testing.T) {
 				}
 				if nulls == 0 {
 					t.Errorf("%s: no nulls", f.View)
+				}
+				if n := nullsOfFirst(t, f.Path, completeEntities); n != 0 {
+					t.Errorf("%s: %d nulls among entities 1 to %d, want none", f.View, n, completeEntities)
 				}
 			}
 			again, err := p.Write(t.TempDir(), now, 300)
@@ -202,4 +207,36 @@ func openStore(t *testing.T) *offline.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// nullsOfFirst counts the empty cells of the rows of entities 1..n in a CSV
+// file written by Write.
+func nullsOfFirst(t *testing.T, path string, n int) int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	records, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nulls := 0
+	for _, r := range records[1:] {
+		key := r[0][strings.LastIndexByte(r[0], '-')+1:]
+		id, err := strconv.Atoi(key)
+		if err != nil {
+			t.Fatalf("key %q: %v", r[0], err)
+		}
+		if id > n {
+			continue
+		}
+		for _, c := range r[2:] {
+			if c == "" {
+				nulls++
+			}
+		}
+	}
+	return nulls
 }
