@@ -42,14 +42,28 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"gopkg.in/yaml.v3"
 
+	"floe.dev/floe/services/featureserver/internal/columns"
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/registry"
-	"floe.dev/floe/services/featureserver/internal/training"
 	"floe.dev/floe/services/featureserver/internal/transform"
 )
 
-// Source is the part of the offline store fitting reads: what training reads.
-type Source = training.Source
+// Source is the part of the offline store fitting reads (*offline.Store): the
+// pinned or current snapshot of each table, and the fitted features' rows there.
+type Source interface {
+	// ScanFeatures streams the view's rows at a snapshot with the schema
+	// offline.FeatureSchema(v, features): join key, event time, then the given
+	// features (indexes into v.Features) in that order.
+	ScanFeatures(ctx context.Context, v *registry.FeatureView, snapshotID int64, features []int) (array.RecordReader, error)
+	// Snapshot describes snapshot id of v's table; the error wraps
+	// offline.ErrNoSuchSnapshot when the table has no such snapshot.
+	Snapshot(ctx context.Context, v *registry.FeatureView, id int64) (offline.Snapshot, error)
+	// CurrentSnapshot returns the table's current snapshot id, and false when the
+	// table has no snapshot yet.
+	CurrentSnapshot(ctx context.Context, v *registry.FeatureView) (int64, bool, error)
+}
+
+var _ Source = (*offline.Store)(nil)
 
 // ErrNothingToFit is returned when no step of any spec is marked fitted: true.
 var ErrNothingToFit = errors.New("no transform step is marked fitted: true; nothing to fit")
@@ -262,7 +276,7 @@ func load(ctx context.Context, src Source, v *registry.FeatureView, snapshot int
 // fitTarget runs the target's chain over the raw column, fitting each fitted step
 // on the values that reach it.
 func fitTarget(t registry.FitTarget, raw arrow.Array) ([]Param, error) {
-	col, err := training.ToColumn(raw, transform.Type(t.Ref.Feature.Type), t.Ref.Feature.Dim)
+	col, err := columns.FromArrow(raw, transform.Type(t.Ref.Feature.Type), t.Ref.Feature.Dim)
 	if err != nil {
 		return nil, fmt.Errorf("%s:%d: feature %s: %w", t.File, t.Lines[0], t.Ref.Name(), err)
 	}

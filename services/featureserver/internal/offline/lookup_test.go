@@ -367,58 +367,15 @@ func TestConcurrentLookupsAndCommits(t *testing.T) {
 	}
 }
 
-func TestSnapshotAsOfAndSnapshot(t *testing.T) {
+// SnapshotAsOf and Snapshot are in the contract suite (offlinetest); this is
+// how they treat a rollback.
+func TestSnapshotAsOfAfterRollback(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
 	v := view(t, "pricing", "user_profile")
-	if _, ok, err := s.SnapshotAsOf(ctx, v, time.Now()); ok || err != nil {
-		t.Fatalf("SnapshotAsOf on a missing table: %v %v", ok, err)
-	}
-	if _, err := s.Snapshot(ctx, v, 1); !errors.Is(err, ErrNoSuchTable) {
-		t.Fatalf("Snapshot on a missing table: %v", err)
-	}
 	var ids []int64
 	for d := 1; d <= 3; d++ {
 		ids = append(ids, ingest(t, s, v, profileCSV(t, fmt.Sprintf("%d.csv", d), []int{1}, d)))
-		time.Sleep(3 * time.Millisecond) // distinct commit milliseconds
-	}
-	snaps, err := s.Snapshots(ctx, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, sn := range snaps {
-		for _, c := range []struct {
-			at   time.Time
-			want int64
-		}{
-			{sn.Timestamp, sn.ID},
-			{sn.Timestamp.Add(999 * time.Microsecond), sn.ID},
-		} {
-			got, ok, err := s.SnapshotAsOf(ctx, v, c.at)
-			if err != nil || !ok || got.ID != c.want {
-				t.Errorf("SnapshotAsOf(%v) = %d %v %v, want %d", c.at, got.ID, ok, err, c.want)
-			}
-		}
-		if i > 0 {
-			got, _, _ := s.SnapshotAsOf(ctx, v, sn.Timestamp.Add(-time.Millisecond))
-			if got.ID != snaps[i-1].ID {
-				t.Errorf("just before snapshot %d: %d, want %d", i, got.ID, snaps[i-1].ID)
-			}
-		}
-	}
-	if _, ok, err := s.SnapshotAsOf(ctx, v, snaps[0].Timestamp.Add(-time.Millisecond)); ok || err != nil {
-		t.Errorf("before the first commit: ok %v err %v", ok, err)
-	}
-	if got, ok, _ := s.SnapshotAsOf(ctx, v, time.Now().Add(time.Hour)); !ok || got.ID != ids[2] || got.ParentID != ids[1] || got.Operation != "append" {
-		t.Errorf("in the future: %+v", got)
-	}
-
-	got, err := s.Snapshot(ctx, v, ids[1])
-	if err != nil || got.ID != ids[1] || got.ParentID != ids[0] || got.AddedRecords != 1 || got.Summary[summarySource] != "2.csv" {
-		t.Errorf("Snapshot(%d) = %+v, %v", ids[1], got, err)
-	}
-	if _, err := s.Snapshot(ctx, v, 12345); !errors.Is(err, ErrNoSuchSnapshot) {
-		t.Errorf("Snapshot of an unknown id: %v", err)
 	}
 
 	// Only the main branch's history counts: after a rollback to the first

@@ -1,12 +1,3 @@
-// Package offline is Floe's offline store: Apache Iceberg tables holding every
-// feature value ever written. It is the single source of truth; the online store is
-// derived from what this package commits, and time travel, training sets and
-// replays read the snapshots it exposes.
-//
-// A Store talks to one Iceberg catalog: the SQL catalog on an embedded SQLite file
-// (the default, no server needed) or a REST catalog (production, shared by every
-// replica and every engine). Each feature view maps to the table of its source; its
-// canonical Arrow layout is ArrowSchema.
 package offline
 
 import (

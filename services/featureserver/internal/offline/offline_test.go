@@ -22,10 +22,30 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 
+	"floe.dev/floe/services/featureserver/internal/exampledata"
 	"floe.dev/floe/services/featureserver/internal/registry"
 )
 
 const examples = "../../../../specs/examples/"
+
+// exampleData writes the sample CSVs of an example project (as floe
+// example-data does) and returns view → file.
+func exampleData(t testing.TB, project string, now time.Time, rows int) map[string]string {
+	t.Helper()
+	p, err := exampledata.Load(examples + project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := p.Write(t.TempDir(), now, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, f := range files {
+		out[f.View] = f.Path
+	}
+	return out
+}
 
 // newStore opens a SQL catalog on SQLite with a file:// warehouse, both in a
 // fresh temporary directory.
@@ -666,137 +686,22 @@ func TestParquetBadValuesReportRows(t *testing.T) {
 	}
 }
 
-func TestTimeTravelAndSnapshots(t *testing.T) {
+// Scans at a snapshot and the history are in the contract suite
+// (offlinetest); what is Floe's own is the summary naming the ingested file.
+func TestSnapshotSummaryNamesTheIngestedFile(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
 	v := view(t, "pricing", "user_profile")
-	header := "user_id,event_time,age,city,last_updated\n"
-	a, err := s.Ingest(ctx, v, writeFile(t, "a.csv", header+
-		"1,2024-05-01T00:00:00Z,30,Paris,\n2,2024-05-01T00:00:00Z,40,Rome,\n3,2024-05-01T00:00:00Z,50,Oslo,\n"), nil)
+	res, err := s.Ingest(ctx, v, writeFile(t, "b.csv", "user_id,event_time,age,city,last_updated\n1,2024-05-02T00:00:00Z,31,Paris,\n"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.Ingest(ctx, v, writeFile(t, "b.csv", header+
-		"1,2024-05-02T00:00:00Z,31,Paris,\n4,2024-05-02T00:00:00Z,20,Lisbon,\n"), nil)
+	sn, err := s.Snapshot(ctx, v, res.SnapshotID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.SnapshotID == b.SnapshotID {
-		t.Fatal("two ingests share a snapshot")
-	}
-
-	first := scanRows(t, s, v, a.SnapshotID)
-	if len(first) != 3 {
-		t.Errorf("scan at first snapshot: %d rows, want 3: %v", len(first), first)
-	}
-	for _, r := range first {
-		if r[1] != at("2024-05-01T00:00:00Z") {
-			t.Errorf("row from the second file at the first snapshot: %v", r)
-		}
-	}
-	if latest := scanRows(t, s, v, b.SnapshotID); len(latest) != 5 {
-		t.Errorf("scan at second snapshot: %d rows, want 5", len(latest))
-	}
-	if _, err := s.Scan(ctx, v, 12345); !errors.Is(err, ErrNoSuchSnapshot) {
-		t.Errorf("scan at unknown snapshot: %v", err)
-	}
-
-	snaps, err := s.Snapshots(ctx, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(snaps) != 2 {
-		t.Fatalf("snapshots %+v", snaps)
-	}
-	if snaps[0].ID != a.SnapshotID || snaps[1].ID != b.SnapshotID {
-		t.Errorf("order: %+v", snaps)
-	}
-	if snaps[0].ParentID != 0 || snaps[1].ParentID != a.SnapshotID {
-		t.Errorf("parents: %+v", snaps)
-	}
-	if snaps[0].Operation != "append" || snaps[0].AddedRecords != 3 || snaps[1].AddedRecords != 2 || snaps[1].TotalRecords != 5 {
-		t.Errorf("summaries: %+v", snaps)
-	}
-	if snaps[1].Summary[summarySource] != "b.csv" || snaps[1].Timestamp.IsZero() {
-		t.Errorf("summary: %+v", snaps[1])
-	}
-}
-
-func TestExampleDataIngestsCleanly(t *testing.T) {
-	ctx := context.Background()
-	now := time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)
-	for _, project := range ExampleProjects {
-		t.Run(project, func(t *testing.T) {
-			s := newStore(t)
-			reg, err := registry.LoadDir(examples + project)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			files, err := WriteExampleData(dir, project, now, 300)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(files) != len(reg.FeatureViews) {
-				t.Fatalf("%d files for %d views", len(files), len(reg.FeatureViews))
-			}
-			for _, f := range files {
-				v, ok := reg.FeatureView(f.View)
-				if !ok {
-					t.Fatalf("file for unknown view %s", f.View)
-				}
-				data, err := os.ReadFile(f.Path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				lines := int64(strings.Count(string(data), "\n") - 1)
-				res, err := s.Ingest(ctx, v, f.Path, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if res.Rows != lines || lines <= 300 {
-					t.Errorf("%s: ingested %d rows, file has %d", f.View, res.Rows, lines)
-				}
-				rows := scanRows(t, s, v, res.SnapshotID)
-				if int64(len(rows)) != lines {
-					t.Errorf("%s: scanned %d rows, want %d", f.View, len(rows), lines)
-				}
-				entities := map[any]int{}
-				nulls := 0
-				for _, r := range rows {
-					entities[r[0]]++
-					et := r[1].(time.Time)
-					if et.After(now) || now.Sub(et) > 6*time.Hour || (v.TTL > 0 && now.Sub(et) > v.TTL) {
-						t.Errorf("%s: event time %v outside the last six hours before %v", f.View, et, now)
-					}
-					for _, c := range r[2:] {
-						if c == nil {
-							nulls++
-						}
-					}
-				}
-				if len(entities) != 300 {
-					t.Errorf("%s: %d entities, want 300", f.View, len(entities))
-				}
-				if nulls == 0 {
-					t.Errorf("%s: no nulls", f.View)
-				}
-			}
-			again, err := WriteExampleData(t.TempDir(), project, now, 300)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range files {
-				x, _ := os.ReadFile(files[i].Path)
-				y, _ := os.ReadFile(again[i].Path)
-				if string(x) != string(y) {
-					t.Errorf("%s: example data is not deterministic", files[i].View)
-				}
-			}
-		})
-	}
-	if _, err := WriteExampleData(t.TempDir(), "nope", now, 10); err == nil {
-		t.Error("unknown project accepted")
+	if sn.Summary[summarySource] != "b.csv" {
+		t.Errorf("summary %+v, want %s = b.csv", sn.Summary, summarySource)
 	}
 }
 

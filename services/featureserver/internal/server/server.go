@@ -134,7 +134,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle(floev1connect.NewServingServiceHandler(serving.NewServingHandler(reader), opts, connect.WithCompressMinBytes(1<<20)))
 	mux.Handle(floev1connect.NewRegistryServiceHandler(serving.NewRegistryHandler(s.reg), opts))
 	mux.Handle(floev1connect.NewTrainingServiceHandler(serving.NewTrainingHandler(s.reg, s.offline, serving.WithMaxConcurrentRetrievals(s.cfg.Training.MaxConcurrent)), opts))
-	mux.Handle(floev1connect.NewAdminServiceHandler(serving.NewAdminHandler(s.reg, s.pub, s.offline, s.metrics.Stats, s.materializer), opts))
+	mux.Handle(floev1connect.NewAdminServiceHandler(serving.NewAdminHandler(s.reg, adminPublisher{s.pub}, s.offline, s.metrics.Stats, s.materializer), opts))
 	reflector := grpcreflect.NewStaticReflector(
 		floev1connect.ServingServiceName, floev1connect.RegistryServiceName, floev1connect.AdminServiceName,
 		floev1connect.TrainingServiceName)

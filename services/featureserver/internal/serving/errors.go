@@ -8,7 +8,6 @@ import (
 
 	"connectrpc.com/connect"
 
-	"floe.dev/floe/services/featureserver/internal/materialize"
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/online"
 )
@@ -26,6 +25,12 @@ var (
 	// errUnimplemented wraps a request this server is not built to answer, such
 	// as an as_of read without an offline store.
 	errUnimplemented = errors.New("not implemented")
+	// ErrPublishRefused wraps a Publisher's refusal to publish because another
+	// process publishes (it holds the materialization lease).
+	ErrPublishRefused = errors.New("publishing refused")
+	// ErrPublishAborted wraps a Publisher's run that lost the lease to another
+	// process while it published.
+	ErrPublishAborted = errors.New("publishing aborted")
 )
 
 // codes maps each sentinel to its RPC code, first match wins. An error matching
@@ -39,9 +44,9 @@ var codes = []struct {
 	{errUnimplemented, connect.CodeUnimplemented},
 	// Another process publishes (it holds the lease): writing next to it is
 	// refused until it stops, which retrying does not change.
-	{materialize.ErrLeaseHeld, connect.CodeFailedPrecondition},
+	{ErrPublishRefused, connect.CodeFailedPrecondition},
 	// The lease went to another process while this one was publishing.
-	{materialize.ErrLeaseLost, connect.CodeAborted},
+	{ErrPublishAborted, connect.CodeAborted},
 	{context.DeadlineExceeded, connect.CodeDeadlineExceeded},
 	{context.Canceled, connect.CodeCanceled},
 	{online.ErrUnavailable, connect.CodeUnavailable},

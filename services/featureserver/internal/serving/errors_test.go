@@ -16,7 +16,6 @@ import (
 
 	"connectrpc.com/connect"
 
-	"floe.dev/floe/services/featureserver/internal/materialize"
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/online"
 )
@@ -33,8 +32,8 @@ func TestErrorCodes(t *testing.T) {
 		{invalid("entities: empty"), connect.CodeInvalidArgument, http.StatusBadRequest},
 		{wrap(fmt.Errorf("%w: feature view %q is not defined", errNotFound, "x")), connect.CodeNotFound, http.StatusNotFound},
 		{wrap(fmt.Errorf("%w: as_of reads need the offline store", errUnimplemented)), connect.CodeUnimplemented, http.StatusNotImplemented},
-		{wrap(fmt.Errorf("%w: h/1/ab publishes", materialize.ErrLeaseHeld)), connect.CodeFailedPrecondition, http.StatusBadRequest},
-		{wrap(fmt.Errorf("%w to h/1/ab", materialize.ErrLeaseLost)), connect.CodeAborted, http.StatusConflict},
+		{wrap(fmt.Errorf("%w: h/1/ab publishes", ErrPublishRefused)), connect.CodeFailedPrecondition, http.StatusBadRequest},
+		{wrap(fmt.Errorf("%w to h/1/ab", ErrPublishAborted)), connect.CodeAborted, http.StatusConflict},
 		{wrap(context.DeadlineExceeded), connect.CodeDeadlineExceeded, http.StatusGatewayTimeout},
 		{wrap(context.Canceled), connect.CodeCanceled, http.StatusInternalServerError},
 		{wrap(online.ErrUnavailable), connect.CodeUnavailable, http.StatusServiceUnavailable},

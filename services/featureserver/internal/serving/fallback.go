@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
-	"floe.dev/floe/services/featureserver/internal/materialize"
+	"floe.dev/floe/services/featureserver/internal/columns"
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/online"
 	"floe.dev/floe/services/featureserver/internal/registry"
@@ -129,7 +129,7 @@ func (r *Reader) fillView(ctx context.Context, v *registry.FeatureView, missing 
 	if err != nil {
 		return err
 	}
-	latest := res.(map[string]materialize.LatestRow)
+	latest := res.(map[string]columns.LatestRow)
 	var found []online.Entry
 	var absent []online.Entry
 	expire := time.Now().Add(r.fills.negativeTTL)
@@ -174,14 +174,14 @@ func (r *Reader) writeBack(entries []online.Entry) {
 
 // lookupLatest returns the latest row of each id in the given snapshot (0: the
 // current one), encoded as online values, and the snapshot id read.
-func (r *Reader) lookupLatest(ctx context.Context, v *registry.FeatureView, snap int64, ids []string) (map[string]materialize.LatestRow, int64, error) {
+func (r *Reader) lookupLatest(ctx context.Context, v *registry.FeatureView, snap int64, ids []string) (map[string]columns.LatestRow, int64, error) {
 	if snap == 0 {
 		cur, ok, err := r.offline.RecentSnapshot(ctx, v)
 		if err != nil {
 			return nil, 0, err
 		}
 		if !ok {
-			return map[string]materialize.LatestRow{}, 0, nil
+			return map[string]columns.LatestRow{}, 0, nil
 		}
 		snap = cur
 	}
@@ -190,7 +190,7 @@ func (r *Reader) lookupLatest(ctx context.Context, v *registry.FeatureView, snap
 		return nil, 0, err
 	}
 	defer rdr.Release()
-	latest, _, err := materialize.Latest(ctx, rdr, v, snap, nil)
+	latest, _, err := columns.Latest(ctx, rdr, v, snap, nil)
 	return latest, snap, err
 }
 

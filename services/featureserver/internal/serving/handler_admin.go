@@ -13,7 +13,6 @@ import (
 
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
 	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
-	"floe.dev/floe/services/featureserver/internal/materialize"
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/registry"
 )
@@ -22,8 +21,7 @@ import (
 type AdminHandler struct {
 	floev1connect.UnimplementedAdminServiceHandler
 	reg *registry.Registry
-	// pub publishes under the materialization lease, like every publisher.
-	pub *materialize.Publisher
+	mat Publisher
 	off SnapshotLister
 	// stats returns the serving counters (telemetry.Metrics.Stats).
 	stats func() (*floev1.GetServingStatsResponse, error)
@@ -36,9 +34,23 @@ type SnapshotLister interface {
 	Snapshots(ctx context.Context, v *registry.FeatureView) ([]offline.Snapshot, error)
 }
 
+// Publisher is what the admin service asks of the materializer, which publishes
+// snapshots to the online store under the materialization lease; a refusal wraps
+// ErrPublishRefused (another process holds the lease) or ErrPublishAborted. The server adapts its materializer to it, so
+// serving, which only reports and relays, does not depend on how snapshots are
+// published.
+type Publisher interface {
+	// Watermark returns the snapshot id view v was last published from, and
+	// false if it never was (under its current schema).
+	Watermark(ctx context.Context, v *registry.FeatureView) (int64, bool, error)
+	// Materialize publishes the current snapshots of views, calling progress
+	// with each step as the message Admin Materialize streams.
+	Materialize(ctx context.Context, views []*registry.FeatureView, progress func(*floev1.MaterializeResponse)) error
+}
+
 // NewAdminHandler returns the AdminService implementation.
-func NewAdminHandler(reg *registry.Registry, pub *materialize.Publisher, off SnapshotLister, stats func() (*floev1.GetServingStatsResponse, error), materializer func() *floev1.MaterializerStatus) *AdminHandler {
-	return &AdminHandler{reg: reg, pub: pub, off: off, stats: stats, materializer: materializer}
+func NewAdminHandler(reg *registry.Registry, mat Publisher, off SnapshotLister, stats func() (*floev1.GetServingStatsResponse, error), materializer func() *floev1.MaterializerStatus) *AdminHandler {
+	return &AdminHandler{reg: reg, mat: mat, off: off, stats: stats, materializer: materializer}
 }
 
 // GetServingStats implements floe.v1.AdminService.GetServingStats.
@@ -60,7 +72,7 @@ func (h *AdminHandler) ListSnapshots(ctx context.Context, req *connect.Request[f
 	if err != nil && !errors.Is(err, offline.ErrNoSuchTable) {
 		return nil, toConnect(err)
 	}
-	wm, _, err := h.pub.Watermark(ctx, v)
+	wm, _, err := h.mat.Watermark(ctx, v)
 	if err != nil {
 		return nil, toConnect(err)
 	}
@@ -94,7 +106,7 @@ func (h *AdminHandler) GetFreshness(ctx context.Context, _ *connect.Request[floe
 		if err != nil && !errors.Is(err, offline.ErrNoSuchTable) {
 			return nil, toConnect(err)
 		}
-		wm, _, err := h.pub.Watermark(ctx, v)
+		wm, _, err := h.mat.Watermark(ctx, v)
 		if err != nil {
 			return nil, toConnect(err)
 		}
@@ -142,14 +154,11 @@ func (h *AdminHandler) Materialize(ctx context.Context, req *connect.Request[flo
 		return toConnect(err)
 	}
 	var sendErr error
-	err = h.pub.Materialize(ctx, views, func(p materialize.Progress) {
+	err = h.mat.Materialize(ctx, views, func(p *floev1.MaterializeResponse) {
 		if sendErr != nil {
 			return
 		}
-		sendErr = stream.Send(&floev1.MaterializeResponse{
-			View: p.View, SnapshotId: p.SnapshotID, RowsRead: p.RowsRead,
-			RowsWritten: p.RowsWritten, Done: p.Done, UpToDate: p.UpToDate,
-		})
+		sendErr = stream.Send(p)
 	})
 	if err == nil {
 		err = sendErr

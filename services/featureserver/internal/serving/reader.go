@@ -11,9 +11,9 @@ import (
 	"unsafe"
 
 	floev1 "floe.dev/floe/sdk/go/gen/floe/v1"
+	"floe.dev/floe/services/featureserver/internal/columns"
 	"floe.dev/floe/services/featureserver/internal/online"
 	"floe.dev/floe/services/featureserver/internal/registry"
-	"floe.dev/floe/services/featureserver/internal/transform"
 )
 
 // DefaultMaxEntities is the largest number of entity rows one read may ask for
@@ -472,28 +472,6 @@ func (s *columnSink) Vector(i int, v []byte) {
 	}
 }
 
-// zeroNulls sets the values at null positions, which a chain leaves unspecified, to
-// the zero value, as a raw column holds for a missing value.
-func zeroNulls(c *transform.Column) {
-	for r, null := range c.Null {
-		if !null {
-			continue
-		}
-		switch c.Type {
-		case transform.TypeInt64, transform.TypeTimestamp:
-			c.Ints[r] = 0
-		case transform.TypeDouble:
-			c.Floats[r] = 0
-		case transform.TypeString:
-			c.Strs[r] = ""
-		case transform.TypeBool:
-			c.Bools[r] = false
-		case transform.TypeFloatVector:
-			clear(c.Vec[r*c.Dim : (r+1)*c.Dim])
-		}
-	}
-}
-
 // applyTransform replaces a decoded raw column by its transformed values. The raw
 // values are those of ref.Feature.Type (what the decoder wrote); a value is null for
 // the transform unless its status is PRESENT — an expired value is null too, exactly
@@ -502,15 +480,7 @@ func zeroNulls(c *transform.Column) {
 // turned into null (cast of NaN) is marked NULL and a missing value fill_null
 // supplied is marked FILLED (UNAVAILABLE stays: an outage is never papered over).
 func applyTransform(col *floev1.FeatureColumn, d *columnData, ref registry.FeatureRef) {
-	in := transform.Column{Type: transform.Type(ref.Feature.Type), Ints: d.ints, Floats: d.floats, Strs: d.strs, Bools: d.bools}
-	for r, st := range d.statuses {
-		if st != floev1.FeatureStatus_FEATURE_STATUS_PRESENT {
-			if in.Null == nil {
-				in.Null = make([]bool, len(d.statuses)) // only when some value is missing
-			}
-			in.Null[r] = true
-		}
-	}
+	in := columns.FromProto(col)
 	out, err := ref.Transform.Apply(in)
 	if err != nil {
 		// The registry built the chain for ref.Feature.Type, so this cannot happen;
@@ -528,19 +498,5 @@ func applyTransform(col *floev1.FeatureColumn, d *columnData, ref registry.Featu
 			d.statuses[r] = floev1.FeatureStatus_FEATURE_STATUS_FILLED
 		}
 	}
-	zeroNulls(&out)
-	t, dim := ref.Output()
-	col.ValueType = floev1.ValueType(t)
-	switch out.Type {
-	case transform.TypeInt64:
-		col.Values = &floev1.FeatureColumn_Int64Values{Int64Values: &floev1.Int64List{Values: out.Ints}}
-	case transform.TypeDouble:
-		col.Values = &floev1.FeatureColumn_DoubleValues{DoubleValues: &floev1.DoubleList{Values: out.Floats}}
-	case transform.TypeString:
-		col.Values = &floev1.FeatureColumn_StringValues{StringValues: &floev1.StringList{Values: out.Strs}}
-	case transform.TypeBool:
-		col.Values = &floev1.FeatureColumn_BoolValues{BoolValues: &floev1.BoolList{Values: out.Bools}}
-	case transform.TypeFloatVector:
-		col.Values = &floev1.FeatureColumn_FloatVectorValues{FloatVectorValues: &floev1.FloatVectorList{Dim: uint32(dim), Values: out.Vec}}
-	}
+	columns.ToProto(col, out)
 }

@@ -11,7 +11,7 @@
 //	event_time >  row time - view TTL (only when the view has a TTL).
 //
 // Rows with equal event time are ordered by their position in the snapshot's
-// scan, and the later one wins, exactly as materialize.Latest picks an entity's
+// scan, and the later one wins, exactly as columns.Latest picks an entity's
 // "latest" row, so training rows agree with what materialization serves.
 //
 // Bad inputs have these outcomes:

@@ -47,7 +47,7 @@ func readCSV(ctx context.Context, v *registry.FeatureView, path string, mem memo
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	}
 
-	cols := columns(v)
+	cols := specColumns(v)
 	pos, err := matchHeader(cols, header, filepath.Base(path))
 	if err != nil {
 		return nil, err

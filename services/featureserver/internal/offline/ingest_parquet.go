@@ -48,7 +48,7 @@ func readParquet(ctx context.Context, v *registry.FeatureView, path string, mem 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
 	}
-	cols := columns(v)
+	cols := specColumns(v)
 	pos, err := matchParquetSchema(cols, sc, filepath.Base(path))
 	if err != nil {
 		return nil, err
