@@ -77,6 +77,7 @@ func TestStepString(t *testing.T) {
 		{TypeDouble, step(t, "min_max", Args{"min": -1, "max": 3.25}), "min_max(min=-1,max=3.25)"},
 		{TypeDouble, step(t, "clip", Args{"min": 0.0, "max": 1e9}), "clip(min=0,max=1e+09)"},
 		{TypeDouble, step(t, "log1p", nil), "log1p"},
+		{TypeDouble, step(t, "abs", nil), "abs"},
 		{TypeDouble, step(t, "bucketize", Args{"boundaries": []float64{0, 10, 100.5}}), "bucketize(boundaries=[0 10 100.5])"},
 		{TypeString, step(t, "lookup", Args{"vocabulary": []string{"a", "b c"}}), `lookup(vocabulary=["a" "b c"],oov_buckets=1)`},
 		{TypeInt64, step(t, "one_hot", Args{"depth": 3}), "one_hot(depth=3)"},
@@ -95,6 +96,30 @@ func TestStepString(t *testing.T) {
 		if got := ch.String(); got != c.want {
 			t.Errorf("got %s, want %s", got, c.want)
 		}
+	}
+}
+
+// TestAbs covers what the shared vectors cannot express: the sign of a zero.
+func TestAbs(t *testing.T) {
+	c, err := NewChain(TypeDouble, 0, []Step{step(t, "abs", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := c.Apply(Column{Type: TypeDouble, Floats: []float64{math.Copysign(0, -1), -2.5, math.Inf(-1)}})
+	if math.Signbit(out.Floats[0]) || out.Floats[1] != 2.5 || !math.IsInf(out.Floats[2], 1) {
+		t.Fatalf("abs: %v", out.Floats)
+	}
+	c, err = NewChain(TypeInt64, 0, []Step{step(t, "abs", nil)})
+	if err != nil || c.Out != TypeInt64 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	in := Column{Type: TypeInt64, Ints: []int64{math.MinInt64, -3, 0, math.MaxInt64}}
+	out, _ = c.Apply(in)
+	if !out.IsNull(0) || out.Ints[1] != 3 || out.IsNull(1) || out.Ints[3] != math.MaxInt64 || in.Null != nil {
+		t.Fatalf("abs: %+v", out)
+	}
+	if _, err := NewChain(TypeString, 0, []Step{step(t, "abs", nil)}); err == nil {
+		t.Fatal("abs of a string accepted")
 	}
 }
 
