@@ -12,10 +12,9 @@ import (
 
 // The TRANSFORMS table of a generated Python class is data, not layer
 // construction code: floe.keras (hand-written, its op table in floe/keras/ops.py,
-// tested against the shared vectors
-// in specs/testdata/transforms) maps each step to its Keras layer, so the mapping
-// lives in one place and the generated code only carries the final parameters,
-// fitted ones included.
+// tested against the shared vectors in specs/testdata/transforms) maps each step
+// to its Keras layer, so the mapping lives in one place and the generated code
+// only carries the final parameters, fitted ones included.
 
 // hasTransforms reports whether a service returns any feature transformed.
 func hasTransforms(s *registry.FeatureService) bool {
