@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -34,6 +34,7 @@ from floe.dataset import (
     with_feature_columns,
 )
 from floe.errors import FloeError, from_rpc_error
+from floe.progress import ProgressCallback, RetrievalProgress, print_progress
 from floe.spool import SpooledTrainingData
 from floe.v1 import training_pb2
 
@@ -41,7 +42,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 # TrainingData and FEATURE_COLUMNS_KEY live in floe.dataset, which floe.spool
-# shares (so that neither imports the other); they stay importable from here.
+# shares (so that neither imports the other), and RetrievalProgress and
+# print_progress in floe.progress; they stay importable from here.
 __all__ = [
     "FEATURE_COLUMNS_KEY",
     "RetrievalProgress",
@@ -50,70 +52,12 @@ __all__ = [
     "print_progress",
 ]
 
-@dataclasses.dataclass(frozen=True)
-class RetrievalProgress:
-    """What the server is doing while it builds training data.
-
-    The server joins every row before it sends the first, so a large request
-    spends a while reading; these reports come meanwhile (a few per second at
-    most) and as the rows are sent.
-
-    Attributes:
-        phase: ``"queued"`` (waiting for another retrieval to finish: the
-            server runs ``training.max_concurrent`` at once), ``"reading"``
-            (a view's rows from Iceberg) or ``"writing"`` (sending rows).
-        view: The view being read (phase ``"reading"``).
-        rows: Rows of ``view`` read so far, or rows sent so far.
-        total_rows: Rows to send in all (phase ``"writing"``).
-    """
-
-    phase: str
-    view: str = ""
-    rows: int = 0
-    total_rows: int = 0
-
-    def __str__(self) -> str:
-        if self.phase == "queued":
-            return "waiting for another retrieval to finish"
-        if self.phase == "reading":
-            return f"reading {self.view}: {self.rows:,} rows"
-        if self.phase == "writing":
-            return f"sending rows: {self.rows:,} of {self.total_rows:,}"
-        return self.phase
-
 
 _PHASES = {
     training_pb2.RetrievalProgress.PHASE_QUEUED: "queued",
     training_pb2.RetrievalProgress.PHASE_READING: "reading",
     training_pb2.RetrievalProgress.PHASE_WRITING: "writing",
 }
-
-
-def print_progress(p: RetrievalProgress) -> None:
-    """A progress callback keeping one status line on stderr (``progress=True``)."""
-    import sys
-
-    end = "\n" if p.phase == "writing" and p.rows >= p.total_rows else ""
-    sys.stderr.write(f"\r\x1b[2Kfloe: {p}{end}")
-    sys.stderr.flush()
-
-
-ProgressCallback = Callable[[RetrievalProgress], None]
-
-
-def progress_callback(progress: ProgressCallback | bool | None) -> ProgressCallback | None:
-    """Resolves a ``progress`` argument: a callable, True for a tqdm bar (or,
-    without tqdm, print_progress), or None/False for none."""
-    if progress is True:
-        # A tqdm bar when tqdm is installed, else print_progress's status line.
-        from floe.progress import default_progress
-
-        return default_progress()  # type: ignore[no-any-return]
-    if progress is None or progress is False:
-        return None
-    if not callable(progress):
-        raise TypeError(f"progress must be a callable or a bool, not {type(progress).__name__}")
-    return progress
 
 
 class _ResponseReader(io.RawIOBase):

@@ -63,12 +63,6 @@ outside tf.data.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-from typing import Any
-
-import numpy as np
-
 from floe.keras._backend import TYPES
 from floe.keras.chain import Chain, chain_layers, check_chain, output_type
 from floe.keras.layers import (
