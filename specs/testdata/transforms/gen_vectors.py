@@ -11,14 +11,20 @@ input and output are {type, values} (float_vector outputs add dim and give each 
 as a list). A value is null for a null, and a float may be the string "NaN",
 "Infinity" or "-Infinity". transform is written exactly as in a spec.
 
-Run: python3 gen_vectors.py   (needs pyfarmhash only to regenerate hash/lookup files)
+Run: python3 gen_vectors.py [op ...]   (all files, or only those of the ops named;
+needs pyfarmhash only to regenerate hash/lookup files)
 """
 import bisect
 import json
 import math
 import os
+import sys
 
-import farmhash
+
+def fingerprint64(s):
+    import farmhash  # pyfarmhash; only the hash and lookup files need it
+
+    return farmhash.fingerprint64(s.encode("utf-8"))
 
 TOL = {
     "rtol": 1e-6,
@@ -130,7 +136,7 @@ def lookup():
         def g(s):
             if s in vocab:
                 return oov + vocab.index(s)
-            return farmhash.fingerprint64(s.encode("utf-8")) % oov if oov > 1 else 0
+            return fingerprint64(s) % oov if oov > 1 else 0
         return g
 
     xs = ["Berlin", "Paris", "", "São Paulo", "東京", "É", "E\u0301", "berlin", "Berlin ", "Rome", "Zürich", None]
@@ -153,7 +159,7 @@ def one_hot():
 
 def hash_():
     def f(bins):
-        return lambda s: farmhash.fingerprint64(s.encode("utf-8")) % bins
+        return lambda s: fingerprint64(s) % bins
 
     t = lambda bins: [{"hash": {"bins": bins, "function": "farmhash_fingerprint64"}}]
     xs = ["A", "B", "C", "D", "E", "", "São Paulo", "東京", "münchen", "x" * 65, "Hello", "TensorFlow", "2.x", None]
@@ -192,6 +198,22 @@ def cast():
     ]
 
 
+def abs_():
+    def to_int(x):
+        return None if x == -(2**63) else abs(x)  # |-2**63| is not an int64
+
+    # -0.0 → 0.0 is asserted by the unit tests of each implementation: the
+    # tolerance rule cannot tell the zeros apart.
+    xs = [2.5, -2.5, 0.0, -0.0, -1e-300, -1e300, NAN, INF, -INF, None]
+    return [
+        case("double: NaN stays NaN, -Inf becomes +Inf", ["abs"], "double", xs, "double", abs),
+        case("int64 stays int64; the smallest int64 becomes null", [{"abs": {}}], "int64",
+             [5, -5, 0, 9223372036854775807, -9223372036854775807, -9223372036854775808, None], "int64", to_int),
+        case("then clip", ["abs", {"clip": {"min": 0.0, "max": 1.0}}], "double", [-0.25, -3.0, 0.5, None], "double",
+             lambda x: min(abs(x), 1.0)),
+    ]
+
+
 INVALID = [
     ("std <= 0", "double", [{"standardize": {"mean": 0, "std": 0}}], "std must be > 0"),
     ("min >= max", "double", [{"min_max": {"min": 1, "max": 1}}], "must be < max"),
@@ -207,6 +229,7 @@ INVALID = [
     ("unknown hash function", "string", [{"hash": {"bins": 2, "function": "xxhash64"}}], "not supported"),
     ("fill_null of the wrong type", "double", [{"fill_null": {"value": "x"}}], "does not fit"),
     ("cast to string", "double", [{"cast": {"to": "string"}}], "not supported"),
+    ("abs of a string", "string", ["abs"], "abs needs an int64 or double input"),
 ]
 
 ABOUT = {
@@ -220,14 +243,21 @@ ABOUT = {
     "hash": "Keras Hashing(num_bins=bins), salt None: FarmHash Fingerprint64 of the UTF-8 bytes mod bins; int64 is hashed as its decimal string.",
     "fill_null": "Nulls become the value; NaN is a value and is left alone.",
     "cast": "double → int64 truncates toward zero; NaN, ±Inf and out-of-range become null; bool → 1/0.",
+    "abs": "|x|, of the input's type: NaN stays NaN, ±Infinity becomes Infinity, -0 becomes 0; the smallest int64 has no int64 absolute value and becomes null.",
 }
 
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     gens = {"standardize": standardize, "min_max": min_max, "clip": clip, "log1p": log1p, "bucketize": bucketize,
-            "lookup": lookup, "one_hot": one_hot, "hash": hash_, "fill_null": fill_null, "cast": cast}
+            "lookup": lookup, "one_hot": one_hot, "hash": hash_, "fill_null": fill_null, "cast": cast, "abs": abs_}
+    only = sys.argv[1:]
+    for op in only:
+        if op not in gens:
+            sys.exit(f"unknown op {op!r}; ops: {', '.join(gens)}")
     for op, g in gens.items():
+        if only and op not in only:
+            continue
         doc = {"op": op, "about": ABOUT[op], "tolerance": TOL, "cases": g()}
         with open(os.path.join(here, op + ".json"), "w", encoding="utf-8") as f:
             json.dump(doc, f, ensure_ascii=False, indent=1)

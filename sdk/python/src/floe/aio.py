@@ -32,11 +32,11 @@ from floe.client import (
 )
 from floe.errors import from_rpc_error
 from floe.online import OnlineFeatures
+from floe.progress import progress_callback
 from floe.training import (
     RetrievalProgress,
     TrainingData,
     TrainingStream,
-    progress_callback,
 )
 from floe.v1 import (
     registry_pb2,

@@ -19,12 +19,12 @@ import numpy as np
 
 from floe.errors import InvalidArgument, from_rpc_error
 from floe.online import OnlineFeatures
+from floe.progress import progress_callback
 from floe.training import (
     EntityTable,
     RetrievalProgress,
     TrainingData,
     TrainingStream,
-    progress_callback,
 )
 from floe.v1 import (
     training_pb2,

@@ -3,16 +3,82 @@
 With tqdm installed (``pip install 'floe-features[progress]'``), a progress bar —
 a widget in Jupyter, through ``tqdm.auto`` — per phase: the wait for a retrieval
 slot, each view read, the rows sent. Without it, one status line on stderr
-(``floe.training.print_progress``).
+(``print_progress``).
+
+``RetrievalProgress`` (what a callback receives) and the callbacks live here;
+``floe.training`` hands them the server's reports (and re-exports them).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import sys
+from collections.abc import Callable
 from typing import Any
 
-from floe.training import RetrievalProgress, print_progress
+__all__ = [
+    "ProgressCallback",
+    "RetrievalProgress",
+    "TqdmProgress",
+    "default_progress",
+    "print_progress",
+    "progress_callback",
+]
 
-__all__ = ["TqdmProgress", "default_progress"]
+
+@dataclasses.dataclass(frozen=True)
+class RetrievalProgress:
+    """What the server is doing while it builds training data.
+
+    The server joins every row before it sends the first, so a large request
+    spends a while reading; these reports come meanwhile (a few per second at
+    most) and as the rows are sent.
+
+    Attributes:
+        phase: ``"queued"`` (waiting for another retrieval to finish: the
+            server runs ``training.max_concurrent`` at once), ``"reading"``
+            (a view's rows from Iceberg) or ``"writing"`` (sending rows).
+        view: The view being read (phase ``"reading"``).
+        rows: Rows of ``view`` read so far, or rows sent so far.
+        total_rows: Rows to send in all (phase ``"writing"``).
+    """
+
+    phase: str
+    view: str = ""
+    rows: int = 0
+    total_rows: int = 0
+
+    def __str__(self) -> str:
+        if self.phase == "queued":
+            return "waiting for another retrieval to finish"
+        if self.phase == "reading":
+            return f"reading {self.view}: {self.rows:,} rows"
+        if self.phase == "writing":
+            return f"sending rows: {self.rows:,} of {self.total_rows:,}"
+        return self.phase
+
+
+def print_progress(p: RetrievalProgress) -> None:
+    """A progress callback keeping one status line on stderr (``progress=True``)."""
+    end = "\n" if p.phase == "writing" and p.rows >= p.total_rows else ""
+    sys.stderr.write(f"\r\x1b[2Kfloe: {p}{end}")
+    sys.stderr.flush()
+
+
+ProgressCallback = Callable[[RetrievalProgress], None]
+
+
+def progress_callback(progress: ProgressCallback | bool | None) -> ProgressCallback | None:
+    """Resolves a ``progress`` argument: a callable, True for a tqdm bar (or,
+    without tqdm, print_progress), or None/False for none."""
+    if progress is True:
+        # A tqdm bar when tqdm is installed, else print_progress's status line.
+        return default_progress()
+    if progress is None or progress is False:
+        return None
+    if not callable(progress):
+        raise TypeError(f"progress must be a callable or a bool, not {type(progress).__name__}")
+    return progress
 
 
 class TqdmProgress:

@@ -17,23 +17,38 @@ from __future__ import annotations
 import os
 import tempfile
 import weakref
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from floe.columns import declared_dims, is_vector, vector_dims
 from floe.errors import FloeError
-from floe.training import TrainingData, feature_columns_of, feature_names_of
+from floe.dataset import TrainingData, feature_columns_of, feature_names_of
 from floe.v1 import training_pb2
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from floe.training import TrainingStream
-
 __all__ = ["SpooledTrainingData"]
+
+
+class BatchStream(Protocol):
+    """What spooling reads: a training stream's schema, its batches, then its
+    manifest (``floe.training.TrainingStream`` is one; this module does not
+    import it, so that ``floe.training`` can import this one)."""
+
+    @property
+    def schema(self) -> pa.Schema: ...
+
+    @property
+    def feature_columns(self) -> tuple[str, ...]: ...
+
+    @property
+    def manifest(self) -> training_pb2.DatasetManifest: ...
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]: ...
 
 
 def _remove(path: str) -> None:
@@ -105,7 +120,7 @@ class SpooledTrainingData:
     @classmethod
     def from_stream(
         cls,
-        stream: TrainingStream,
+        stream: BatchStream,
         directory: str | None = None,
         path: str | None = None,
     ) -> SpooledTrainingData:

@@ -92,15 +92,33 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// summary shortens long vocabularies and boundary lists for the terminal.
+// summary shortens long list parameters (vocabularies, boundaries) for the terminal.
 func summary(s transform.Step) string {
-	switch {
-	case s.Op == transform.OpLookup && len(s.Vocabulary) > 8:
-		return fmt.Sprintf("lookup(%d values: %q …)", len(s.Vocabulary), s.Vocabulary[:8])
-	case s.Op == transform.OpBucketize && len(s.Boundaries) > 8:
-		return fmt.Sprintf("bucketize(%d boundaries: %v …)", len(s.Boundaries), s.Boundaries[:8])
+	const show = 8
+	short := transform.Args{}
+	var long []string
+	for name, v := range s.Args {
+		switch xs := v.(type) {
+		case []string:
+			if len(xs) > show {
+				short[name] = xs[:show]
+				long = append(long, fmt.Sprintf("%s: %d values", name, len(xs)))
+				continue
+			}
+		case []float64:
+			if len(xs) > show {
+				short[name] = xs[:show]
+				long = append(long, fmt.Sprintf("%s: %d values", name, len(xs)))
+				continue
+			}
+		}
+		short[name] = v
 	}
-	return s.String()
+	if len(long) == 0 {
+		return s.String()
+	}
+	slices.Sort(long)
+	return transform.Step{Op: s.Op, Args: short}.String() + " … (" + strings.Join(long, ", ") + ")"
 }
 
 // checkLocks refits every spec with fitted steps from the snapshots its lock file

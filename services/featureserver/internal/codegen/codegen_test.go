@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"floe.dev/floe/services/featureserver/internal/registry"
+	"floe.dev/floe/services/featureserver/internal/transform"
 )
 
 // -update rewrites the golden files under testdata/golden and the generated files
@@ -446,6 +447,57 @@ services:
 	}
 	if strings.Contains(py, "fitted") {
 		t.Errorf("x.py mentions fitted steps instead of their parameters:\n%s", py)
+	}
+}
+
+// TestEveryStepIsGenerated renders a step of every op of the transform table into
+// TRANSFORMS, each parameter as a Python literal of its kind, in the op's order.
+func TestEveryStepIsGenerated(t *testing.T) {
+	spec := baseSpec + `
+feature_views:
+  - {name: v, entity: user, source: t1, features: [{name: x, type: double}, {name: n, type: int64}, {name: city, type: string}]}
+feature_services:
+  - name: s
+    features:
+      - {ref: v:x, name: a, transform: [abs, {abs: {}}, log1p, {min_max: {min: 0, max: 2}}, {bucketize: {boundaries: [0.5, 1]}}]}
+      - {ref: v:n, name: b, transform: [{fill_null: {value: 3}}, {cast: {to: double}}, {standardize: {mean: 1, std: 2}}]}
+      - {ref: v:city, name: c, transform: [{fill_null: {value: "?"}}, {hash: {bins: 4, function: farmhash_fingerprint64}}, {one_hot: {depth: 4}}]}
+  - name: s2
+    features:
+      - {ref: v:city, name: d, transform: [{lookup: {vocabulary: [x, "y"]}}]}
+      - {ref: v:x, name: e, transform: [{clip: {min: -1, max: 1}}]}
+`
+	reg, err := registry.Compile(map[string][]byte{"/repo/specs/examples/x/x.yaml": []byte(spec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Generate(reg, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	py := string(out["sdk/python/src/floe/features/x.py"])
+	for _, want := range []string{
+		`{"abs": {}},`,
+		`{"log1p": {}},`,
+		`{"min_max": {"min": 0.0, "max": 2.0}},`,
+		`{"bucketize": {"boundaries": [0.5, 1.0]}},`,
+		`{"fill_null": {"value": 3}},`,
+		`{"cast": {"to": "double"}},`,
+		`{"standardize": {"mean": 1.0, "std": 2.0}},`,
+		`{"fill_null": {"value": "?"}},`,
+		`{"hash": {"bins": 4, "function": "farmhash_fingerprint64"}},`,
+		`{"one_hot": {"depth": 4}},`,
+		`{"lookup": {"vocabulary": ["x", "y"], "oov_buckets": 1}}`,
+		`{"clip": {"min": -1.0, "max": 1.0}}`,
+	} {
+		if !strings.Contains(py, want) {
+			t.Errorf("x.py lacks %q:\n%s", want, py)
+		}
+	}
+	for _, op := range transform.Ops() {
+		if !strings.Contains(py, `{"`+op.Name()+`": {`) {
+			t.Errorf("no %s step generated: extend this test's spec with the new op", op.Name())
+		}
 	}
 }
 

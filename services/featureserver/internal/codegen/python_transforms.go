@@ -11,10 +11,10 @@ import (
 )
 
 // The TRANSFORMS table of a generated Python class is data, not layer
-// construction code: floe.keras (hand-written, tested against the shared vectors
-// in specs/testdata/transforms) maps each step to its Keras layer, so the mapping
-// lives in one place and the generated code only carries the final parameters,
-// fitted ones included.
+// construction code: floe.keras (hand-written, its op table in floe/keras/ops.py,
+// tested against the shared vectors in specs/testdata/transforms) maps each step
+// to its Keras layer, so the mapping lives in one place and the generated code
+// only carries the final parameters, fitted ones included.
 
 // hasTransforms reports whether a service returns any feature transformed.
 func hasTransforms(s *registry.FeatureService) bool {
@@ -116,7 +116,8 @@ func pyFloat(f float64) string {
 	return s
 }
 
-// pyFill is a fill_null value as a Python literal of its own type.
+// pyFill is a Scalar parameter (fill_null's value) as a Python literal of its own
+// type.
 func pyFill(v any) string {
 	switch x := v.(type) {
 	case float64:
@@ -144,36 +145,38 @@ func pyFloats(xs []float64) *pyNode {
 	return pyList(items...)
 }
 
-// pyStep is one step as written in specs, with its final parameters.
+// pyStep is one step as written in specs, with its final parameters in the op's
+// order ({op: {}} for an op without parameters).
 func pyStep(s transform.Step) *pyNode {
-	var p *pyNode
-	switch s.Op {
-	case transform.OpStandardize:
-		p = pyDict("mean", pyAtom(pyFloat(s.Mean)), "std", pyAtom(pyFloat(s.Std)))
-	case transform.OpMinMax, transform.OpClip:
-		p = pyDict("min", pyAtom(pyFloat(s.Min)), "max", pyAtom(pyFloat(s.Max)))
-	case transform.OpLog1p:
-		p = pyDict()
-	case transform.OpBucketize:
-		p = pyDict("boundaries", pyFloats(s.Boundaries))
-	case transform.OpLookup:
-		vocab := make([]*pyNode, len(s.Vocabulary))
-		for i, v := range s.Vocabulary {
-			vocab[i] = pyAtom(pyStr(v))
+	var kv []any
+	for _, p := range s.Op.Params() {
+		if v, ok := s.Args[p.Name]; ok {
+			kv = append(kv, p.Name, pyParam(p.Kind, v))
 		}
-		p = pyDict("vocabulary", pyList(vocab...), "oov_buckets", pyAtom(strconv.Itoa(s.OOVBuckets)))
-	case transform.OpOneHot:
-		p = pyDict("depth", pyAtom(strconv.Itoa(s.Depth)))
-	case transform.OpHash:
-		p = pyDict("bins", pyAtom(strconv.Itoa(s.Bins)), "function", pyAtom(pyStr(s.Function)))
-	case transform.OpFillNull:
-		p = pyDict("value", pyAtom(pyFill(s.Fill)))
-	case transform.OpCast:
-		p = pyDict("to", pyAtom(pyStr(s.To.String())))
-	default:
-		panic("codegen: unknown transform step " + string(s.Op))
 	}
-	return pyDict(string(s.Op), p)
+	return pyDict(s.Name(), pyDict(kv...))
+}
+
+// pyParam is a parameter value of kind k as a Python literal.
+func pyParam(k transform.Kind, v any) *pyNode {
+	switch k {
+	case transform.Number:
+		return pyAtom(pyFloat(v.(float64)))
+	case transform.Integer:
+		return pyAtom(strconv.Itoa(v.(int)))
+	case transform.String:
+		return pyAtom(pyStr(v.(string)))
+	case transform.Numbers:
+		return pyFloats(v.([]float64))
+	case transform.Strings:
+		xs := v.([]string)
+		items := make([]*pyNode, len(xs))
+		for i, x := range xs {
+			items[i] = pyAtom(pyStr(x))
+		}
+		return pyList(items...)
+	}
+	return pyAtom(pyFill(v))
 }
 
 // pyTransforms writes a class's TRANSFORMS table: per output feature, in service

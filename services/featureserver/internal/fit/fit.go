@@ -8,16 +8,10 @@
 // version of each entity, as training data samples them), after the steps that
 // precede the fitted one in the chain (so `fill_null` then a fitted `standardize`
 // fits on the filled values). Nulls are skipped, and so are NaN and ±Inf for numeric
-// fits:
+// fits.
 //
-//   - standardize: mean and population standard deviation; a constant column
-//     (std 0) is an error.
-//   - min_max: minimum and maximum; a constant column is an error.
-//   - bucketize: num_buckets-1 boundaries at the quantiles k/num_buckets (lower
-//     nearest rank of the sorted values), duplicates dropped; a constant column is
-//     an error.
-//   - lookup: the distinct values by descending count, ties in byte order, at most
-//     max_tokens of them.
+// What each op fits (standardize: mean and population standard deviation, ...) is
+// documented, and computed, in its file in the transform package (Fittable.Fit).
 //
 // A table with no snapshot, or a column with no usable value, is an error naming the
 // spec file, line and feature: nothing is written then.
@@ -25,16 +19,13 @@ package fit
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -285,9 +276,9 @@ func fitTarget(t registry.FitTarget, raw arrow.Array) ([]Param, error) {
 	for i, s := range t.Steps {
 		if t.Fitted[i] {
 			var n int
-			s, n, err = fitStep(s, col, t.NumBuckets[i], t.MaxTokens[i])
+			s, n, err = fitStep(s, col, t.Options[i])
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d: feature service %s, feature %s, step %d (%s): %w", t.File, t.Lines[i], t.Service, t.Output(), i, s.Op, err)
+				return nil, fmt.Errorf("%s:%d: feature service %s, feature %s, step %d (%s): %w", t.File, t.Lines[i], t.Service, t.Output(), i, s.Name(), err)
 			}
 			out = append(out, Param{Service: t.Service, Output: t.Output(), Step: i, Fitted: s, Rows: n})
 		}
@@ -303,112 +294,22 @@ func fitTarget(t registry.FitTarget, raw arrow.Array) ([]Param, error) {
 	return out, nil
 }
 
-// fitStep computes s's parameters from the non-null values of c.
-func fitStep(s transform.Step, c transform.Column, numBuckets, maxTokens int) (transform.Step, int, error) {
-	switch s.Op {
-	case transform.OpLookup:
-		if c.Type != transform.TypeString {
-			return s, 0, fmt.Errorf("lookup is fitted on strings, got %s", c.Type)
-		}
-		counts := map[string]int{}
-		n := 0
-		for i, v := range c.Strs {
-			if !c.IsNull(i) {
-				counts[v]++
-				n++
-			}
-		}
-		if n == 0 {
-			return s, 0, errors.New("no non-null value to build a vocabulary from")
-		}
-		vocab := make([]string, 0, len(counts))
-		for v := range counts {
-			vocab = append(vocab, v)
-		}
-		slices.SortFunc(vocab, func(a, b string) int {
-			if c := cmp.Compare(counts[b], counts[a]); c != 0 {
-				return c
-			}
-			return cmp.Compare(a, b)
-		})
-		if maxTokens > 0 && len(vocab) > maxTokens {
-			vocab = vocab[:maxTokens]
-		}
-		s.Vocabulary = vocab
-		return s, n, nil
+// fitStep computes s's fitted parameters from the non-null values of c.
+func fitStep(s transform.Step, c transform.Column, options transform.Args) (transform.Step, int, error) {
+	f, ok := s.Op.(transform.Fittable)
+	if !ok {
+		return s, 0, fmt.Errorf("%s has no fitted parameters", s.Name())
 	}
-	xs := finiteValues(c)
-	if xs == nil {
-		return s, 0, fmt.Errorf("%s is fitted on numbers, got %s", s.Op, c.Type)
+	fitted, n, err := f.Fit(c, options)
+	if err != nil {
+		return s, 0, err
 	}
-	if len(xs) == 0 {
-		return s, 0, errors.New("no finite non-null value to fit on")
+	args := maps.Clone(s.Args)
+	if args == nil {
+		args = transform.Args{}
 	}
-	switch s.Op {
-	case transform.OpStandardize:
-		// Two-pass mean and variance, summed in sorted order so the result does
-		// not depend on the scan's file order.
-		sort.Float64s(xs)
-		var sum float64
-		for _, x := range xs {
-			sum += x
-		}
-		mean := sum / float64(len(xs))
-		var ss float64
-		for _, x := range xs {
-			ss += (x - mean) * (x - mean)
-		}
-		std := math.Sqrt(ss / float64(len(xs)))
-		if std == 0 || math.IsNaN(std) || math.IsInf(std, 0) {
-			return s, 0, fmt.Errorf("all %d values are %v: a constant has no standard deviation; drop the step or write its parameters", len(xs), mean)
-		}
-		s.Mean, s.Std = mean, std
-	case transform.OpMinMax:
-		lo, hi := slices.Min(xs), slices.Max(xs)
-		if lo == hi {
-			return s, 0, fmt.Errorf("all %d values are %v: min equals max", len(xs), lo)
-		}
-		s.Min, s.Max = lo, hi
-	case transform.OpBucketize:
-		sort.Float64s(xs)
-		if xs[0] == xs[len(xs)-1] {
-			return s, 0, fmt.Errorf("all %d values are %v: no boundary separates them", len(xs), xs[0])
-		}
-		var bounds []float64
-		for k := 1; k < numBuckets; k++ {
-			b := xs[k*len(xs)/numBuckets]
-			if len(bounds) == 0 || b > bounds[len(bounds)-1] {
-				bounds = append(bounds, b)
-			}
-		}
-		s.Boundaries = bounds
-	default:
-		return s, 0, fmt.Errorf("%s has no fitted parameters", s.Op)
-	}
-	return s, len(xs), nil
-}
-
-// finiteValues returns the finite non-null values of a numeric column as float64,
-// nil when the column is not numeric.
-func finiteValues(c transform.Column) []float64 {
-	out := []float64{}
-	switch c.Type {
-	case transform.TypeInt64:
-		for i, v := range c.Ints {
-			if !c.IsNull(i) {
-				out = append(out, float64(v))
-			}
-		}
-	case transform.TypeDouble:
-		for i, v := range c.Floats {
-			if !c.IsNull(i) && !math.IsNaN(v) && !math.IsInf(v, 0) {
-				out = append(out, v)
-			}
-		}
-	default:
-		return nil
-	}
-	return out
+	maps.Copy(args, fitted)
+	return transform.Step{Op: s.Op, Args: args}, n, nil
 }
 
 // render writes a lock file: the parameters of each fitted step, keyed by service
@@ -467,18 +368,18 @@ func flowLeaves(n *yaml.Node) bool {
 	return leaf
 }
 
+// stepYAML is a fitted step as a lock file lists it: {op: {its fitted parameters}}.
 func stepYAML(s transform.Step) map[string]any {
-	switch s.Op {
-	case transform.OpStandardize:
-		return map[string]any{"standardize": map[string]float64{"mean": s.Mean, "std": s.Std}}
-	case transform.OpMinMax:
-		return map[string]any{"min_max": map[string]float64{"min": s.Min, "max": s.Max}}
-	case transform.OpBucketize:
-		return map[string]any{"bucketize": map[string][]float64{"boundaries": s.Boundaries}}
-	case transform.OpLookup:
-		return map[string]any{"lookup": map[string][]string{"vocabulary": s.Vocabulary}}
+	params := map[string]any{}
+	for _, p := range s.Op.Params() {
+		if v, ok := s.Args[p.Name]; ok && p.Fitted {
+			params[p.Name] = v
+		}
 	}
-	panic(fmt.Sprintf("fit: %s has no fitted parameters", s.Op))
+	if len(params) == 0 {
+		panic(fmt.Sprintf("fit: %s has no fitted parameters", s.Name()))
+	}
+	return map[string]any{s.Name(): params}
 }
 
 func writeAtomic(path string, data []byte) error {

@@ -138,19 +138,19 @@ func TestFitWritesALockTheRegistryLoads(t *testing.T) {
 	if svc.Fit == nil || svc.Fit.Snapshots["fit.stats"] != first || svc.Fit.FittedAt != at.Format(time.RFC3339) {
 		t.Errorf("service fit info %+v", svc.Fit)
 	}
-	spend := svc.Features[0].Transform.Steps[1]
+	spend := svc.Features[0].Transform.Steps[1].Args
 	// Values 1, 2, 3, 0 (the filled null), 0, 0, 0, 0: mean 0.75.
 	wantMean := 0.75
 	wantStd := math.Sqrt((0.0625 + 1.5625 + 5.0625 + 5*0.5625) / 8)
-	if math.Abs(spend.Mean-wantMean) > 1e-12 || math.Abs(spend.Std-wantStd) > 1e-12 {
-		t.Errorf("standardize fitted to mean %v std %v, want %v %v", spend.Mean, spend.Std, wantMean, wantStd)
+	if math.Abs(spend.Float("mean")-wantMean) > 1e-12 || math.Abs(spend.Float("std")-wantStd) > 1e-12 {
+		t.Errorf("standardize fitted to mean %v std %v, want %v %v", spend["mean"], spend["std"], wantMean, wantStd)
 	}
-	if b := svc.Features[1].Transform.Steps[0].Boundaries; !slices.Equal(b, []float64{3, 5, 7}) {
+	if b := svc.Features[1].Transform.Steps[0].Args.Floats("boundaries"); !slices.Equal(b, []float64{3, 5, 7}) {
 		t.Errorf("bucketize boundaries %v, want [3 5 7]", b)
 	}
-	lookup := svc.Features[2].Transform.Steps[0]
-	if !slices.Equal(lookup.Vocabulary, []string{"Oslo", "Lyon"}) || lookup.OOVBuckets != 2 {
-		t.Errorf("lookup vocabulary %q oov %d, want [Oslo Lyon] (most frequent, ties in byte order, max 2) and 2", lookup.Vocabulary, lookup.OOVBuckets)
+	lookup := svc.Features[2].Transform.Steps[0].Args
+	if !slices.Equal(lookup.Strs("vocabulary"), []string{"Oslo", "Lyon"}) || lookup.Int("oov_buckets") != 2 {
+		t.Errorf("lookup vocabulary %q oov %d, want [Oslo Lyon] (most frequent, ties in byte order, max 2) and 2", lookup.Strs("vocabulary"), lookup.Int("oov_buckets"))
 	}
 }
 

@@ -19,14 +19,14 @@ type FitTarget struct {
 	Service string
 	// Ref is the feature (its Transform is nil: the chain is incomplete).
 	Ref FeatureRef
-	// Steps is the chain: written parameters as compiled, fitted steps with only
-	// their Op (and, for lookup, the OOVBuckets the spec chose).
+	// Steps is the chain: written parameters as written (defaults filled in),
+	// fitted steps with only the parameters the spec chooses (lookup's
+	// oov_buckets).
 	Steps  []transform.Step
 	Fitted []bool
-	// NumBuckets and MaxTokens are the fitting options of each fitted bucketize and
-	// lookup step (MaxTokens 0: no cap).
-	NumBuckets []int
-	MaxTokens  []int
+	// Options are the fitting options of each step (bucketize's num_buckets), empty
+	// for a step that is not fitted.
+	Options []transform.Args
 	// Lines locates each step in File.
 	Lines []int
 }
@@ -40,16 +40,39 @@ func (t FitTarget) Output() string { return t.Ref.OutputName() }
 func (t FitTarget) Definition() string {
 	parts := make([]string, len(t.Steps))
 	for i, s := range t.Steps {
-		parts[i] = stepDefinition(s, t.Fitted[i], t.NumBuckets[i], t.MaxTokens[i])
+		parts[i] = stepDefinition(s, t.Fitted[i], t.Options[i])
 	}
 	return fitDefinition(t.Service, t.Output(), t.Ref.View.Source.Identifier(), t.Ref.Feature.Name, parts)
 }
 
-func stepDefinition(s transform.Step, fitted bool, numBuckets, maxTokens int) string {
+// stepDefinition is a step in a FitTarget's Definition. A fitted step is written
+// op(fitted,oov_buckets=…,num_buckets=…,max_tokens=…), the form lock files were
+// first hashed with (0 for what the op does not take), followed by any other
+// parameter the spec chooses or fitting option, in the op's order. Changing the form
+// would mark every lock file stale.
+func stepDefinition(s transform.Step, fitted bool, options transform.Args) string {
 	if !fitted {
 		return s.String()
 	}
-	return fmt.Sprintf("%s(fitted,oov_buckets=%d,num_buckets=%d,max_tokens=%d)", s.Op, s.OOVBuckets, numBuckets, maxTokens)
+	legacy := []string{"oov_buckets", "num_buckets", "max_tokens"}
+	num := func(a transform.Args, name string) int { n, _ := a[name].(int); return n }
+	def := fmt.Sprintf("%s(fitted,oov_buckets=%d,num_buckets=%d,max_tokens=%d", s.Name(), num(s.Args, "oov_buckets"), num(options, "num_buckets"), num(options, "max_tokens"))
+	var params []transform.Param
+	params = append(params, s.Op.Params()...)
+	if f, ok := s.Op.(transform.Fittable); ok {
+		params = append(params, f.FitOptions()...)
+	}
+	for _, p := range params {
+		if slices.Contains(legacy, p.Name) {
+			continue
+		}
+		if v, ok := s.Args[p.Name]; ok && !p.Fitted {
+			def += fmt.Sprintf(",%s=%v", p.Name, v)
+		} else if v, ok := options[p.Name]; ok {
+			def += fmt.Sprintf(",%s=%v", p.Name, v)
+		}
+	}
+	return def + ")"
 }
 
 func fitDefinition(svc, out, table, feature string, steps []string) string {
@@ -130,53 +153,42 @@ func (t *FitTarget) fittedSteps() []int {
 	return idx
 }
 
-// fitOptions checks the fitting options of a step: required and valid when the
-// step is fitted, absent otherwise. It returns num_buckets and max_tokens.
-func (c *compiler) fitOptions(file, field string, op transform.Op, fitted bool, st transformStepSpec) (numBuckets, maxTokens int, ok bool) {
+// fitOptions checks the fitting options of a step: allowed only when the step is
+// fitted, then required and bounded as the op declares. It returns those written.
+func (c *compiler) fitOptions(file, field string, op transform.Op, fitted bool, st transformStepSpec) (transform.Args, bool) {
+	f, ok := op.(transform.Fittable)
+	if !ok {
+		return nil, true
+	}
+	opts := transform.Args{}
 	ok = true
-	switch op {
-	case transform.OpBucketize:
-		p := st.Bucketize
+	for _, o := range f.FitOptions() {
+		v, has := st.options[o.Name]
+		at := field + "." + op.Name() + "." + o.Name
 		switch {
-		case !fitted && p.NumBuckets != nil:
-			c.errs.add(file, p.Line, field+".bucketize.num_buckets", "only applies with fitted: true (floe fit cuts that many buckets at quantiles); write boundaries or mark the step fitted")
+		case !fitted && has:
+			c.errs.add(file, st.pline, at, "only applies with fitted: true (%s); write the parameters or mark the step fitted", o.Doc)
 			ok = false
-		case fitted && p.NumBuckets == nil:
-			c.errs.add(file, p.Line, field+".bucketize.num_buckets", "is required with fitted: true: how many buckets floe fit cuts at quantiles of the data")
+		case fitted && !has && o.Required:
+			c.errs.add(file, st.pline, at, "is required with fitted: true: %s", o.Doc)
 			ok = false
-		case fitted && *p.NumBuckets < 2:
-			c.errs.add(file, p.Line, field+".bucketize.num_buckets", "is %d; it must be at least 2", *p.NumBuckets)
+		case fitted && has && o.Minimum != nil && toFloat(v) < *o.Minimum:
+			c.errs.add(file, st.pline, at, "is %v; it must be at least %v", v, *o.Minimum)
 			ok = false
-		case fitted:
-			numBuckets = *p.NumBuckets
-		}
-	case transform.OpLookup:
-		p := st.Lookup
-		switch {
-		case !fitted && p.MaxTokens != nil:
-			c.errs.add(file, p.Line, field+".lookup.max_tokens", "only applies with fitted: true (it caps the vocabulary floe fit keeps); write the vocabulary or mark the step fitted")
-			ok = false
-		case fitted && p.MaxTokens != nil && *p.MaxTokens < 1:
-			c.errs.add(file, p.Line, field+".lookup.max_tokens", "is %d; it must be at least 1", *p.MaxTokens)
-			ok = false
-		case fitted && p.MaxTokens != nil:
-			maxTokens = *p.MaxTokens
+		case fitted && has:
+			opts[o.Name] = v
 		}
 	}
-	return numBuckets, maxTokens, ok
+	return opts, ok
 }
 
-// placeholder gives a fitted step valid parameters, to type-check its chain.
-func placeholder(s transform.Step) transform.Step {
-	switch s.Op {
-	case transform.OpStandardize:
-		s.Mean, s.Std = 0, 1
-	case transform.OpMinMax:
-		s.Min, s.Max = 0, 1
-	case transform.OpBucketize:
-		s.Boundaries = []float64{0}
-	case transform.OpLookup:
-		s.Vocabulary = []string{""}
+// toFloat returns a numeric option as float64, to compare with its bounds.
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case int:
+		return float64(x)
+	case float64:
+		return x
 	}
-	return s
+	return 0
 }

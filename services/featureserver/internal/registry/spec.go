@@ -1,5 +1,7 @@
 package registry
 
+import "floe.dev/floe/services/featureserver/internal/transform"
+
 // The types in this file mirror the YAML accepted in specs/ field for field; the
 // JSON Schema in specs/schema/floe-spec.schema.json describes the same shape for
 // editors. Compile turns them into the validated model in model.go.
@@ -75,96 +77,25 @@ func (s *serviceFeatureSpec) fromScalar(line int, value string) {
 }
 
 // transformStepSpec is one step of a transform chain: a mapping with exactly one key,
-// the step, e.g. {standardize: {mean: 3, std: 2}}; a step without parameters may be
-// written as a bare name (- log1p).
+// the step's op, e.g. {standardize: {mean: 3, std: 2}}; a step without parameters may
+// be written as a bare name (- log1p). The ops and their parameters come from the
+// transform package's table, so it is decoded by decodeYAML (steps.go), not by
+// field tags.
 type transformStepSpec struct {
-	Line        int              `yaml:"-"`
-	Standardize *standardizeSpec `yaml:"standardize"`
-	MinMax      *rangeSpec       `yaml:"min_max"`
-	Clip        *clipSpec        `yaml:"clip"`
-	Log1p       *emptySpec       `yaml:"log1p"`
-	Bucketize   *bucketizeSpec   `yaml:"bucketize"`
-	Lookup      *lookupSpec      `yaml:"lookup"`
-	OneHot      *oneHotSpec      `yaml:"one_hot"`
-	Hash        *hashSpec        `yaml:"hash"`
-	FillNull    *fillNullSpec    `yaml:"fill_null"`
-	Cast        *castSpec        `yaml:"cast"`
-
+	Line int
+	// op is the op the mapping names; n counts the ops it names (exactly one when
+	// valid).
+	op transform.Op
+	n  int
+	// pline is the line of the op's parameters.
+	pline int
+	// args are the parameters written, by name.
+	args transform.Args
+	// fitted is fitted: true; options are the fitting options written.
+	fitted  bool
+	options transform.Args
 	// short is the step as written in the short form, "- log1p".
 	short string
-}
-
-func (s *transformStepSpec) fromScalar(line int, value string) {
-	*s = transformStepSpec{Line: line, short: value}
-	if value == "log1p" {
-		s.Log1p = &emptySpec{Line: line}
-	}
-}
-
-type emptySpec struct {
-	Line int `yaml:"-"`
-}
-
-// Steps whose parameters can be fitted take fitted: true instead of the parameters;
-// the values then come from the lock file next to the spec.
-
-type standardizeSpec struct {
-	Line   int      `yaml:"-"`
-	Mean   *float64 `yaml:"mean"`
-	Std    *float64 `yaml:"std"`
-	Fitted bool     `yaml:"fitted"`
-}
-
-type rangeSpec struct {
-	Line   int      `yaml:"-"`
-	Min    *float64 `yaml:"min"`
-	Max    *float64 `yaml:"max"`
-	Fitted bool     `yaml:"fitted"`
-}
-
-type clipSpec struct {
-	Line int      `yaml:"-"`
-	Min  *float64 `yaml:"min"`
-	Max  *float64 `yaml:"max"`
-}
-
-type bucketizeSpec struct {
-	Line       int       `yaml:"-"`
-	Boundaries []float64 `yaml:"boundaries"`
-	Fitted     bool      `yaml:"fitted"`
-	// NumBuckets is how many buckets floe fit cuts at quantiles (fitted only).
-	NumBuckets *int `yaml:"num_buckets"`
-}
-
-type lookupSpec struct {
-	Line       int      `yaml:"-"`
-	Vocabulary []string `yaml:"vocabulary"`
-	OOVBuckets *int     `yaml:"oov_buckets"`
-	Fitted     bool     `yaml:"fitted"`
-	// MaxTokens caps the vocabulary floe fit keeps to the most frequent values
-	// (fitted only; none: every value seen).
-	MaxTokens *int `yaml:"max_tokens"`
-}
-
-type oneHotSpec struct {
-	Line  int `yaml:"-"`
-	Depth int `yaml:"depth"`
-}
-
-type hashSpec struct {
-	Line     int    `yaml:"-"`
-	Bins     int    `yaml:"bins"`
-	Function string `yaml:"function"`
-}
-
-type fillNullSpec struct {
-	Line  int `yaml:"-"`
-	Value any `yaml:"value"`
-}
-
-type castSpec struct {
-	Line int    `yaml:"-"`
-	To   string `yaml:"to"`
 }
 
 // lockFile is <spec>.lock.yaml, written by floe fit next to <spec>.yaml: the fitted

@@ -29,6 +29,10 @@ func decodeStrict(file string, node *yaml.Node, out reflect.Value, path string, 
 		}
 		decodeStrict(file, node, out.Elem(), path, errs)
 	case reflect.Struct:
+		if nd, ok := out.Addr().Interface().(nodeDecoder); ok {
+			nd.decodeYAML(file, node, path, errs)
+			return
+		}
 		if sd, ok := out.Addr().Interface().(scalarDecoder); ok && node.Kind == yaml.ScalarNode {
 			sd.fromScalar(node.Line, node.Value)
 			return
@@ -114,6 +118,12 @@ func decodeStrict(file string, node *yaml.Node, out reflect.Value, path string, 
 // form), e.g. a feature service feature given as a bare "view:feature".
 type scalarDecoder interface {
 	fromScalar(line int, value string)
+}
+
+// nodeDecoder is a struct that decodes its node itself, with decodeStrict's
+// reporting: a transform step, whose keys come from the transform package's table.
+type nodeDecoder interface {
+	decodeYAML(file string, node *yaml.Node, path string, errs *ErrorList)
 }
 
 // lineString is a scalar that remembers the line it was written on, for list items

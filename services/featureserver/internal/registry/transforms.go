@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -117,42 +118,37 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, ref Feat
 			ok = false
 			continue
 		}
-		nb, mt, good := c.fitOptions(file, sf, op, fitted, st)
+		opts, good := c.fitOptions(file, sf, op, fitted, st)
 		if !good {
 			ok = false
 			continue
 		}
 		t.Fitted = append(t.Fitted, fitted)
-		t.NumBuckets = append(t.NumBuckets, nb)
-		t.MaxTokens = append(t.MaxTokens, mt)
+		t.Options = append(t.Options, opts)
 		t.Lines = append(t.Lines, st.Line)
 		if !fitted {
-			s, good := c.stepParams(file, sf, op, st)
+			s, good := c.stepParams(file, sf, op, st, false)
 			steps[i], ok = s, ok && good
 			t.Steps = append(t.Steps, s)
 			continue
 		}
-		base := transform.Step{Op: op}
-		if op == transform.OpLookup {
-			base.OOVBuckets = 1 // a choice in the spec, not a fitted value
-			if st.Lookup.OOVBuckets != nil {
-				base.OOVBuckets = *st.Lookup.OOVBuckets
-			}
-		}
+		// The parameters the spec chooses for a fitted step (lookup's oov_buckets).
+		base, _ := c.stepParams(file, sf, op, st, true)
 		t.Steps = append(t.Steps, base)
 		if !c.fittedAndWritten(file, sf, st) {
 			ok = false
 			continue
 		}
-		if !fittable(op) {
-			c.errs.add(file, st.Line, sf+"."+string(op)+".fitted", "%s has no fitted parameters; write them in the spec", op)
+		f, fittable := op.(transform.Fittable)
+		if !fittable {
+			c.errs.add(file, st.Line, sf+"."+op.Name()+".fitted", "%s has no fitted parameters; write them in the spec", op.Name())
 			ok = false
 			continue
 		}
 		k := nFitted
 		nFitted++
 		if c.fit {
-			steps[i] = placeholder(base)
+			steps[i] = withArgs(base, f.Placeholder())
 			continue
 		}
 		if k >= len(locked) {
@@ -160,7 +156,7 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, ref Feat
 			if lock != nil {
 				lockPath = lock.path
 			}
-			c.errs.add(file, st.Line, sf+"."+string(op)+".fitted", "fitted: true but %s has no parameters for this step (services.%s.%q, fitted step %d); run floe fit", filepath.Base(lockPath), svc, out, k)
+			c.errs.add(file, st.Line, sf+"."+op.Name()+".fitted", "fitted: true but %s has no parameters for this step (services.%s.%q, fitted step %d); run floe fit", filepath.Base(lockPath), svc, out, k)
 			ok = false
 			continue
 		}
@@ -169,13 +165,12 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, ref Feat
 		lf := fmt.Sprintf("services.%s.%s[%d]", svc, out, k)
 		lop, lfitted, ln := ls.which()
 		if ln != 1 || lop != op || lfitted {
-			c.errs.add(lock.path, ls.Line, lf, "expected the fitted parameters of a %s step (transform[%d] of %s in %s); rerun floe fit", op, i, out, filepath.Base(file))
+			c.errs.add(lock.path, ls.Line, lf, "expected the fitted parameters of a %s step (transform[%d] of %s in %s); rerun floe fit", op.Name(), i, out, filepath.Base(file))
 			ok = false
 			continue
 		}
-		s, good := c.stepParams(lock.path, lf, op, ls)
-		s.OOVBuckets = base.OOVBuckets
-		steps[i], ok = s, ok && good
+		s, good := c.stepParams(lock.path, lf, op, ls, false)
+		steps[i], ok = withArgs(base, fittedArgs(op, s.Args)), ok && good
 		where[i] = fmt.Sprintf(" (fitted parameters from %s:%d)", lock.path, ls.Line)
 	}
 	if nFitted == 0 {
@@ -192,7 +187,7 @@ func (c *compiler) chain(file, field string, specs []transformStepSpec, ref Feat
 	ch, err := transform.NewChain(transform.Type(ref.Feature.Type), ref.Feature.Dim, steps)
 	if err != nil {
 		se := err.(*transform.StepError)
-		c.errs.add(file, specs[se.Index].Line, fmt.Sprintf("%s[%d].%s", field, se.Index, steps[se.Index].Op), "%s%s", se.Msg, where[se.Index])
+		c.errs.add(file, specs[se.Index].Line, fmt.Sprintf("%s[%d].%s", field, se.Index, steps[se.Index].Name()), "%s%s", se.Msg, where[se.Index])
 		return nil, t
 	}
 	return ch, t
@@ -213,123 +208,56 @@ func (c *compiler) stepOp(file, field string, st transformStepSpec) (op transfor
 	return op, fitted, false
 }
 
-func opList() string {
-	names := make([]string, len(transform.Ops))
-	for i, op := range transform.Ops {
-		names[i] = string(op)
-	}
-	return strings.Join(names, ", ")
-}
+func opList() string { return strings.Join(opNames(), ", ") }
 
-func fittable(op transform.Op) bool {
-	switch op {
-	case transform.OpStandardize, transform.OpMinMax, transform.OpBucketize, transform.OpLookup:
-		return true
-	}
-	return false
-}
-
-// which returns the step's op, whether it is marked fitted, and how many steps the
-// mapping names (exactly one when valid).
-func (s *transformStepSpec) which() (op transform.Op, fitted bool, n int) {
-	set := func(o transform.Op, f bool) {
-		op, fitted = o, f
-		n++
-	}
-	if s.Standardize != nil {
-		set(transform.OpStandardize, s.Standardize.Fitted)
-	}
-	if s.MinMax != nil {
-		set(transform.OpMinMax, s.MinMax.Fitted)
-	}
-	if s.Clip != nil {
-		set(transform.OpClip, false)
-	}
-	if s.Log1p != nil {
-		set(transform.OpLog1p, false)
-	}
-	if s.Bucketize != nil {
-		set(transform.OpBucketize, s.Bucketize.Fitted)
-	}
-	if s.Lookup != nil {
-		set(transform.OpLookup, s.Lookup.Fitted)
-	}
-	if s.OneHot != nil {
-		set(transform.OpOneHot, false)
-	}
-	if s.Hash != nil {
-		set(transform.OpHash, false)
-	}
-	if s.FillNull != nil {
-		set(transform.OpFillNull, false)
-	}
-	if s.Cast != nil {
-		set(transform.OpCast, false)
-	}
-	return op, fitted, n
-}
-
-// stepParams converts written (not fitted) parameters, checking that the required
-// ones are present. Value checks (std > 0, sorted boundaries, …) are transform's.
-func (c *compiler) stepParams(file, field string, op transform.Op, st transformStepSpec) (transform.Step, bool) {
-	s := transform.Step{Op: op}
+// stepParams returns the step with the parameters written (defaults filled in),
+// reporting required ones that are missing. With fitted set it returns only the
+// parameters floe fit does not compute, and requires none. Value checks (std > 0,
+// sorted boundaries, …) are the op's.
+func (c *compiler) stepParams(file, field string, op transform.Op, st transformStepSpec, fitted bool) (transform.Step, bool) {
+	args := transform.Args{}
 	ok := true
-	pf := field + "." + string(op)
-	need := func(line int, name string, present bool) {
-		if !present {
-			c.errs.add(file, line, pf+"."+name, "is required (or fitted: true to take it from the lock file)")
+	for _, p := range op.Params() {
+		if fitted && p.Fitted {
+			continue
+		}
+		v, has := st.args[p.Name]
+		switch {
+		case has:
+			args[p.Name] = v
+		case p.Default != nil:
+			args[p.Name] = p.Default
+		case p.Required && !fitted:
+			msg := "is required"
+			if p.Fitted {
+				msg += " (or fitted: true to take it from the lock file)"
+			}
+			if len(p.Enum) > 0 {
+				msg += ": one of " + strings.Join(p.Enum, ", ")
+			}
+			c.errs.add(file, st.pline, field+"."+op.Name()+"."+p.Name, "%s", msg)
 			ok = false
 		}
 	}
-	switch op {
-	case transform.OpStandardize:
-		p := st.Standardize
-		need(p.Line, "mean", p.Mean != nil)
-		need(p.Line, "std", p.Std != nil)
-		if ok {
-			s.Mean, s.Std = *p.Mean, *p.Std
+	return transform.Step{Op: op, Args: args}, ok
+}
+
+// fittedArgs returns the parameters of args that floe fit computes for op.
+func fittedArgs(op transform.Op, args transform.Args) transform.Args {
+	out := transform.Args{}
+	for _, p := range op.Params() {
+		if v, ok := args[p.Name]; ok && p.Fitted {
+			out[p.Name] = v
 		}
-	case transform.OpMinMax:
-		p := st.MinMax
-		need(p.Line, "min", p.Min != nil)
-		need(p.Line, "max", p.Max != nil)
-		if ok {
-			s.Min, s.Max = *p.Min, *p.Max
-		}
-	case transform.OpClip:
-		p := st.Clip
-		if p.Min == nil || p.Max == nil {
-			c.errs.add(file, p.Line, pf, "min and max are both required")
-			return s, false
-		}
-		s.Min, s.Max = *p.Min, *p.Max
-	case transform.OpBucketize:
-		s.Boundaries = st.Bucketize.Boundaries
-	case transform.OpLookup:
-		p := st.Lookup
-		s.Vocabulary, s.OOVBuckets = p.Vocabulary, 1
-		if p.OOVBuckets != nil {
-			s.OOVBuckets = *p.OOVBuckets
-		}
-	case transform.OpOneHot:
-		s.Depth = st.OneHot.Depth
-	case transform.OpHash:
-		s.Bins, s.Function = st.Hash.Bins, st.Hash.Function
-		if s.Function == "" {
-			c.errs.add(file, st.Hash.Line, pf+".function", "is required: name the hash function (%s)", transform.HashFarmFingerprint64)
-			ok = false
-		}
-	case transform.OpFillNull:
-		s.Fill = st.FillNull.Value
-	case transform.OpCast:
-		t, known := ParseType(st.Cast.To)
-		if !known {
-			c.errs.add(file, st.Cast.Line, pf+".to", "unknown type %q (use double or int64)", st.Cast.To)
-			ok = false
-		}
-		s.To = transform.Type(t)
 	}
-	return s, ok
+	return out
+}
+
+// withArgs returns s with more parameters.
+func withArgs(s transform.Step, more transform.Args) transform.Step {
+	args := maps.Clone(s.Args)
+	maps.Copy(args, more)
+	return transform.Step{Op: s.Op, Args: args}
 }
 
 // fittedAndWritten reports a step marked fitted that also writes parameters.
@@ -338,19 +266,8 @@ func (c *compiler) fittedAndWritten(file, field string, st transformStepSpec) bo
 	if n != 1 || !fitted {
 		return true
 	}
-	written := false
-	switch op {
-	case transform.OpStandardize:
-		written = st.Standardize.Mean != nil || st.Standardize.Std != nil
-	case transform.OpMinMax:
-		written = st.MinMax.Min != nil || st.MinMax.Max != nil
-	case transform.OpBucketize:
-		written = st.Bucketize.Boundaries != nil
-	case transform.OpLookup:
-		written = st.Lookup.Vocabulary != nil
-	}
-	if written {
-		c.errs.add(file, st.Line, field+"."+string(op), "fitted: true takes the parameters from the lock file; remove the ones written here")
+	if len(fittedArgs(op, st.args)) > 0 {
+		c.errs.add(file, st.Line, field+"."+op.Name(), "fitted: true takes the parameters from the lock file; remove the ones written here")
 		return false
 	}
 	return true

@@ -137,11 +137,11 @@ func TestFittedFromLock(t *testing.T) {
 	}
 	svc, _ := r.FeatureService("s")
 	x, city, n := svc.Features[0], svc.Features[1], svc.Features[2]
-	if x.OutputName() != "x_z" || x.OutputType != TypeDouble || x.Transform.Steps[1].Mean != 10 || x.Transform.Steps[1].Std != 4 {
+	if x.OutputName() != "x_z" || x.OutputType != TypeDouble || x.Transform.Steps[1].Args.Float("mean") != 10 || x.Transform.Steps[1].Args.Float("std") != 4 {
 		t.Fatalf("x: %+v %v", x, x.Transform)
 	}
 	// oov_buckets is a choice written in the spec; the lock supplies the vocabulary.
-	if city.OutputName() != "v:city" || city.OutputType != TypeFloatVector || city.OutputDim != 5 || city.Transform.Steps[0].OOVBuckets != 2 {
+	if city.OutputName() != "v:city" || city.OutputType != TypeFloatVector || city.OutputDim != 5 || city.Transform.Steps[0].Args.Int("oov_buckets") != 2 {
 		t.Fatalf("city: %+v %v", city, city.Transform)
 	}
 	if n.Transform != nil || n.OutputType != TypeInt64 {

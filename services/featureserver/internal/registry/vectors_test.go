@@ -238,9 +238,9 @@ func TestSharedTransformVectors(t *testing.T) {
 			})
 		}
 	}
-	for _, op := range transform.Ops {
-		if !ops[string(op)] {
-			t.Errorf("no shared vectors for step %s", op)
+	for _, op := range transform.Ops() {
+		if !ops[op.Name()] {
+			t.Errorf("no shared vectors for step %s", op.Name())
 		}
 	}
 }
