@@ -41,6 +41,7 @@ func init() {
 		"fit":          {"fit the parameters of transform steps marked fitted: true and write lock files", runFit, ""},
 		"example-data": {"write sample CSV data for an example project", runExampleData, ""},
 		"init":         {"create a new Floe project (config, specs, policy, sample data) in a directory", runInit, "DIR"},
+		"plan":         {"say what deploying the specs will change (tables, the running server's registry, locks) and refuse breaking changes", runPlan, ""},
 		"version":      {"print floe's version, the API version and how it was built", runVersion, ""},
 		"help":         {"show the commands, or a command's flags", runHelp, "[COMMAND]"},
 	}
@@ -73,6 +74,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "floe %s: %v\n", args[0], err)
 		if errors.Is(err, errUsage) {
 			return 2
+		}
+		if errors.Is(err, errRefused) {
+			return exitRefused
 		}
 		return 1
 	}

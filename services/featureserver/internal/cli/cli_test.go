@@ -2,10 +2,16 @@ package cli
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"floe.dev/floe/sdk/go/gen/floe/v1/floev1connect"
+	"floe.dev/floe/services/featureserver/internal/registry"
+	"floe.dev/floe/services/featureserver/internal/serving"
 )
 
 // run runs the floe command line in dir and returns its exit code and output.
@@ -47,7 +53,7 @@ func TestHelpAndUsageErrors(t *testing.T) {
 // Every command that reads the configuration takes --config and --specs, so a user
 // learns the flags once.
 func TestConfigFlagsAreShared(t *testing.T) {
-	for _, name := range []string{"serve", "ingest", "materialize", "snapshots", "fit", "validate", "gen"} {
+	for _, name := range []string{"serve", "ingest", "materialize", "snapshots", "fit", "validate", "gen", "plan"} {
 		help, err := commandHelp(t.Context(), name)
 		if err != nil {
 			t.Fatal(err)
@@ -103,5 +109,72 @@ func TestScaffoldSchemaIsCurrent(t *testing.T) {
 	}
 	if !bytes.Equal(repo, embedded) {
 		t.Error("scaffold/floe-spec.schema.json differs from specs/schema/floe-spec.schema.json: run make generate")
+	}
+}
+
+// floe plan on a project made by floe init: nothing to do at first; a feature
+// added to the spec is a column to add and a view to rematerialize; a service whose
+// outputs change is refused (exit 3) unless allowed, as is a column retyped in a way
+// Iceberg cannot apply; stale locks are refused too.
+func TestPlan(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "shop")
+	if code, out, errOut := run(t, root, "init", dir); code != 0 {
+		t.Fatalf("floe init: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, dir, "ingest", "--view", "customer_stats", "--file", "data/customer_stats.csv"); code != 0 {
+		t.Fatalf("floe ingest: exit %d\n%s%s", code, out, errOut)
+	}
+	// The server runs the specs as they are now.
+	deployed, err := registry.LoadDir(filepath.Join(dir, "specs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(floev1connect.NewRegistryServiceHandler(serving.NewRegistryHandler(deployed)))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	code, out, errOut := run(t, dir, "plan", "--server", srv.URL)
+	if code != 0 || !strings.Contains(out, "shop.customer_stats (view customer_stats): up to date") || !strings.Contains(out, "no change a model or the online store would notice") {
+		t.Fatalf("plan of the deployed specs: exit %d\n%s%s", code, out, errOut)
+	}
+
+	spec := filepath.Join(dir, "specs", "shop.yaml")
+	orig, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(old, new string) {
+		t.Helper()
+		if !bytes.Contains(orig, []byte(old)) {
+			t.Fatalf("spec has no %q", old)
+		}
+		if err := os.WriteFile(spec, bytes.Replace(orig, []byte(old), []byte(new), 1), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	edit("      - {name: country, type: string, description: Country of the billing address.}\n",
+		"      - {name: country, type: string, description: Country of the billing address.}\n      - {name: returns_30d, type: int64}\n")
+	code, out, errOut = run(t, dir, "plan", "--server", srv.URL)
+	if code != 0 || !strings.Contains(out, "add columns returns_30d (old rows read null)") ||
+		!strings.Contains(out, "feature view customer_stats: feature returns_30d added (int64) [rematerialize]") {
+		t.Errorf("plan of an added feature: exit %d\n%s%s", code, out, errOut)
+	}
+
+	edit("      - customer_stats:country\n", "")
+	code, out, errOut = run(t, dir, "plan", "--server", srv.URL)
+	if code != exitRefused || !strings.Contains(out, "REFUSED feature service shop_model_v1: outputs change: - customer_stats:country string") {
+		t.Errorf("plan of a service losing an output: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut = run(t, dir, "plan", "--server", srv.URL, "--allow-breaking"); code != 0 {
+		t.Errorf("plan --allow-breaking: exit %d\n%s%s", code, out, errOut)
+	}
+
+	edit("{name: orders_30d, type: int64", "{name: orders_30d, type: string")
+	code, out, errOut = run(t, dir, "plan")
+	if code != exitRefused || !strings.Contains(out, "REFUSED shop.customer_stats (view customer_stats)") {
+		t.Errorf("plan of a retyped column: exit %d\n%s%s", code, out, errOut)
 	}
 }

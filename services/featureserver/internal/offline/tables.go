@@ -148,6 +148,62 @@ func (s *Store) evolve(ctx context.Context, v *registry.FeatureView, tbl *table.
 	}
 }
 
+// TablePlan is what EnsureTable would do to a view's table, as PlanTable reports it
+// without changing anything.
+type TablePlan struct {
+	// Create is true when the table does not exist yet: serve or ingest creates it.
+	Create bool
+	// Add, Widen and Relax name the feature columns that would be added (optional;
+	// old rows read null), widened in place, and made optional.
+	Add, Widen, Relax []string
+}
+
+// String says the plan in words, e.g. "add columns c (old rows read null)".
+func (p TablePlan) String() string {
+	if p.Create {
+		return "created on first use (serve or ingest)"
+	}
+	var parts []string
+	if len(p.Add) > 0 {
+		parts = append(parts, "add columns "+strings.Join(p.Add, ", ")+" (old rows read null)")
+	}
+	if len(p.Widen) > 0 {
+		parts = append(parts, "widen "+strings.Join(p.Widen, ", "))
+	}
+	if len(p.Relax) > 0 {
+		parts = append(parts, "make "+strings.Join(p.Relax, ", ")+" optional")
+	}
+	if len(parts) == 0 {
+		return "up to date"
+	}
+	return strings.Join(parts, "; ") + " (schema-only commit, no data rewritten)"
+}
+
+// PlanTable reports what EnsureTable would change in the view's table, changing
+// nothing. A difference Iceberg cannot make in place is an error wrapping
+// ErrSchemaMismatch, as EnsureTable's.
+func (s *Store) PlanTable(ctx context.Context, v *registry.FeatureView) (TablePlan, error) {
+	tbl, err := s.freshTable(ctx, v)
+	if errors.Is(err, ErrNoSuchTable) {
+		return TablePlan{Create: true}, nil
+	}
+	if err != nil {
+		return TablePlan{}, err
+	}
+	ev, err := planEvolution(v, tbl.Schema())
+	if err != nil {
+		return TablePlan{}, err
+	}
+	p := TablePlan{Relax: ev.relax}
+	for _, c := range ev.add {
+		p.Add = append(p.Add, c.name)
+	}
+	for _, c := range ev.promote {
+		p.Widen = append(p.Widen, c.name)
+	}
+	return p, nil
+}
+
 // planEvolution compares the spec with a table schema and returns the changes
 // that make them match, or a SchemaError listing every change Iceberg cannot
 // make in place, each with its reason and remedy.
