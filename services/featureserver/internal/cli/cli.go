@@ -169,6 +169,19 @@ func (src *configSource) file() string {
 	return ""
 }
 
+// specsDir is the spec directory the flags name: --specs, else the configuration's.
+// Only without --specs is the configuration read (and checked).
+func (src *configSource) specsDir() (string, error) {
+	if src.specs != "" {
+		return src.specs, nil
+	}
+	cfg, err := loadConfig(src)
+	if err != nil {
+		return "", err
+	}
+	return cfg.Specs, nil
+}
+
 // loadConfig loads the configuration the flags name, with environment overrides and
 // then --specs applied.
 func loadConfig(src *configSource) (config.Config, error) {

@@ -50,14 +50,9 @@ func runGen(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := layout.Check(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	// A project's specs: --specs, else the configuration's.
-	specs := src.specs
-	if specs == "" {
-		cfg, err := loadConfig(src)
-		if err != nil {
-			return err
-		}
-		specs = cfg.Specs
+	specs, err := src.specsDir()
+	if err != nil {
+		return err
 	}
 	files, err := codegen.GenerateTree(specs, layout)
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"floe.dev/floe/services/featureserver/internal/codegen"
 )
 
 // scaffold holds the files `floe init` writes. floe-spec.schema.json is a copy of
@@ -85,7 +87,7 @@ type scaffoldFile struct {
 
 // scaffoldFiles renders the project's files; now dates the sample data.
 func scaffoldFiles(name string, now time.Time) ([]scaffoldFile, error) {
-	vars := struct{ Name, Service string }{name, camelCase(name + "_model_v1")}
+	vars := struct{ Name, Service string }{name, codegen.Camel(name + "_model_v1")}
 	render := func(tmpl string) ([]byte, error) {
 		src, err := scaffold.ReadFile("scaffold/" + tmpl)
 		if err != nil {
@@ -139,16 +141,4 @@ func sampleCSV(now time.Time) []byte {
 		fmt.Fprintf(&b, "%d,%s,%d,%.2f,%s\n", id, at.Format(time.RFC3339), orders, spend, countries[rng.IntN(len(countries))])
 	}
 	return b.Bytes()
-}
-
-// camelCase converts lower_snake_case to UpperCamelCase, as the generated bindings
-// name a feature service's class.
-func camelCase(s string) string {
-	var b strings.Builder
-	for _, part := range strings.Split(s, "_") {
-		if part != "" {
-			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
-		}
-	}
-	return b.String()
 }

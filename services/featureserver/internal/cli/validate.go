@@ -17,13 +17,9 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	// Specs alone need no configuration; without --specs they are the configuration's,
 	// which is then checked too.
-	specs := src.specs
-	if specs == "" {
-		cfg, err := loadConfig(src)
-		if err != nil {
-			return err
-		}
-		specs = cfg.Specs
+	specs, err := src.specsDir()
+	if err != nil {
+		return err
 	}
 	reg, err := registry.LoadDir(specs)
 	if err != nil {

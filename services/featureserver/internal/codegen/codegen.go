@@ -326,8 +326,11 @@ func specPath(file string) string {
 	return path.Base(p)
 }
 
-// camel converts a lower_snake_case spec name to UpperCamelCase: user_behavior →
-// UserBehavior, sessions_7d → Sessions7d.
+// Camel converts a lower_snake_case spec name to UpperCamelCase, as the generated
+// bindings name a feature service's class or type: user_behavior → UserBehavior,
+// sessions_7d → Sessions7d.
+func Camel(name string) string { return camel(name) }
+
 func camel(name string) string {
 	var b strings.Builder
 	for _, part := range strings.Split(name, "_") {

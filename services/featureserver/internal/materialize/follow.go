@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"floe.dev/floe/services/featureserver/internal/columns"
 	"floe.dev/floe/services/featureserver/internal/offline"
 	"floe.dev/floe/services/featureserver/internal/online"
 	"floe.dev/floe/services/featureserver/internal/registry"
@@ -105,10 +106,10 @@ func (m *Materializer) sync(ctx context.Context, v *registry.FeatureView, report
 
 func (m *Materializer) applyChanges(ctx context.Context, v *registry.FeatureView, cur int64, cs *offline.ChangeSet, report func(Progress)) error {
 	p := Progress{View: v.Name, SnapshotID: cur}
-	appended := map[string]LatestRow{}
+	appended := map[string]columns.LatestRow{}
 	if cs.Appended != nil {
 		var err error
-		if appended, p.RowsRead, err = Latest(ctx, cs.Appended, v, cur, nil); err != nil {
+		if appended, p.RowsRead, err = columns.Latest(ctx, cs.Appended, v, cur, nil); err != nil {
 			return err
 		}
 	}
@@ -156,7 +157,7 @@ func (m *Materializer) applyChanges(ctx context.Context, v *registry.FeatureView
 		if err != nil {
 			return err
 		}
-		latest, _, err := Latest(ctx, rdr, v, cur, nil)
+		latest, _, err := columns.Latest(ctx, rdr, v, cur, nil)
 		rdr.Release()
 		if err != nil {
 			return err

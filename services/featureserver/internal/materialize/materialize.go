@@ -130,7 +130,7 @@ const putWriters = 4
 
 // putAll writes every latest row to the online store, putWriters batches at a time,
 // reporting the running count of entries written.
-func (m *Materializer) putAll(ctx context.Context, v *registry.FeatureView, latest map[string]LatestRow, written func(int64)) error {
+func (m *Materializer) putAll(ctx context.Context, v *registry.FeatureView, latest map[string]columns.LatestRow, written func(int64)) error {
 	g, gctx := errgroup.WithContext(ctx)
 	batches := make(chan []online.Entry, putWriters)
 	var mu sync.Mutex
@@ -177,7 +177,7 @@ func (m *Materializer) putAll(ctx context.Context, v *registry.FeatureView, late
 
 // deleteVanished removes the online entries of entities that snapshot prev had and
 // the new state (latest) does not: rows deleted or overwritten away in between.
-func (m *Materializer) deleteVanished(ctx context.Context, v *registry.FeatureView, prev int64, latest map[string]LatestRow) error {
+func (m *Materializer) deleteVanished(ctx context.Context, v *registry.FeatureView, prev int64, latest map[string]columns.LatestRow) error {
 	rdr, err := m.src.Scan(ctx, v, prev)
 	if err != nil {
 		return err
@@ -208,23 +208,13 @@ func (m *Materializer) deleteVanished(ctx context.Context, v *registry.FeatureVi
 	return nil
 }
 
-// LatestRow is the encoded online value of an entity's latest row in a
-// snapshot (see columns.LatestRow).
-type LatestRow = columns.LatestRow
-
-func (m *Materializer) latestRows(ctx context.Context, v *registry.FeatureView, snap int64, report func(Progress)) (map[string]LatestRow, int64, error) {
+func (m *Materializer) latestRows(ctx context.Context, v *registry.FeatureView, snap int64, report func(Progress)) (map[string]columns.LatestRow, int64, error) {
 	rdr, err := m.src.Scan(ctx, v, snap)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer rdr.Release()
-	return Latest(ctx, rdr, v, snap, func(read int64) {
+	return columns.Latest(ctx, rdr, v, snap, func(read int64) {
 		report(Progress{View: v.Name, SnapshotID: snap, RowsRead: read})
 	})
-}
-
-// Latest keeps the latest row of every entity read from rdr, encoded for the
-// online store: columns.Latest, which full syncs and the follower apply.
-func Latest(ctx context.Context, rdr array.RecordReader, v *registry.FeatureView, snap int64, onBatch func(rowsRead int64)) (map[string]LatestRow, int64, error) {
-	return columns.Latest(ctx, rdr, v, snap, onBatch)
 }
