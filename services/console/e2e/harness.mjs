@@ -159,7 +159,9 @@ export async function start() {
     const m = /^(\S+)\s+(.+)$/.exec(line.trim());
     if (m) csv[m[1]] = m[2];
   }
-  for (const [view, file] of Object.entries(csv)) await floe(bin, ["ingest", "--config", config, "--view", view, "--file", file]);
+  // In this order, whatever order example-data lists them in: the time-travel test
+  // walks the commits (user_profile, user_behavior, then the update below).
+  for (const view of ["user_profile", "user_behavior"]) await floe(bin, ["ingest", "--config", config, "--view", view, "--file", csv[view]]);
 
   // A second commit to user_behavior: user 1 gets new sessions and purchases.
   const before = latestRow(csv.user_behavior, 1);
