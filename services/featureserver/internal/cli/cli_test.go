@@ -90,6 +90,9 @@ func TestInitProjectValidates(t *testing.T) {
 	if code, _, errOut := run(t, root, "init", "--name", "Bad-Name", filepath.Join(root, "x")); code != 2 || !strings.Contains(errOut, "lower_snake_case") {
 		t.Errorf("floe init --name Bad-Name: exit %d, %s", code, errOut)
 	}
+	if code, _, errOut := run(t, root, "init", filepath.Join(root, "class")); code != 2 || !strings.Contains(errOut, "keyword") {
+		t.Errorf("floe init of a directory named class: exit %d, %s", code, errOut)
+	}
 	// --specs wins over the configuration's specs.
 	empty := t.TempDir()
 	if code, _, errOut := run(t, dir, "validate", "--specs", empty); code == 0 || !strings.Contains(errOut, empty) {

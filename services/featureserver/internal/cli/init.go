@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"text/template"
 	"time"
@@ -25,10 +24,6 @@ import (
 //
 //go:embed scaffold
 var scaffold embed.FS
-
-// projectName is what a project name must look like: it names the Iceberg namespace,
-// a Python module and a Go package.
-var projectName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // sampleRows is how many customers the sample data has.
 const sampleRows = 100
@@ -53,8 +48,9 @@ func runInit(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		*name = strings.NewReplacer("-", "_", ".", "_", " ", "_").Replace(strings.ToLower(filepath.Base(abs)))
 	}
-	if !projectName.MatchString(*name) {
-		return fmt.Errorf("%w: project name %q must be lower_snake_case starting with a letter (set --name)", errUsage, *name)
+	// The name is also the Iceberg namespace, which the same rule suits.
+	if err := codegen.CheckProjectName(*name); err != nil {
+		return fmt.Errorf("%w: %v (set --name)", errUsage, err)
 	}
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("%w: %s exists and is not empty; floe init writes into a new or empty directory", errUsage, dir)

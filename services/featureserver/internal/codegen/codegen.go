@@ -250,12 +250,22 @@ type service struct {
 	keys []registry.JoinKey
 }
 
-func newProject(reg *registry.Registry, name string) (*project, error) {
+// CheckProjectName reports a project name the bindings cannot use: it must be
+// lower_snake_case and not a Go or Python keyword, since it names a Python module
+// and a Go package. floe init checks a new project's name with it.
+func CheckProjectName(name string) error {
 	if !projectPattern.MatchString(name) {
-		return nil, fmt.Errorf("codegen: project name %q must be lower_snake_case (it names a Python module and a Go package)", name)
+		return fmt.Errorf("project name %q must be lower_snake_case starting with a letter (it names a Python module and a Go package)", name)
 	}
 	if keywords[name] {
-		return nil, fmt.Errorf("codegen: project name %q is a Go or Python keyword; rename the directory", name)
+		return fmt.Errorf("project name %q is a Go or Python keyword", name)
+	}
+	return nil
+}
+
+func newProject(reg *registry.Registry, name string) (*project, error) {
+	if err := CheckProjectName(name); err != nil {
+		return nil, fmt.Errorf("codegen: %w; rename the directory or pass --project", err)
 	}
 	if reg == nil {
 		return nil, errors.New("codegen: nil registry")
